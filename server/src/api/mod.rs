@@ -1,0 +1,3 @@
+//! HTTP handlers, one module per API area.
+
+pub mod oci;

@@ -1,0 +1,214 @@
+//! `PUT`/`GET`/`HEAD`/`DELETE /v2/<name>/manifests/<reference>`.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::json;
+
+use super::{DOCKER_CONTENT_DIGEST, OCI_SUBJECT, repo, set};
+use crate::app::AppState;
+use crate::db::{ManifestRecord, NewManifest};
+use crate::digest::{Algorithm, Digest};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::ApiPath;
+use crate::names::{Reference, RepoName};
+use crate::registry::manifests::{MAX_MANIFEST_BYTES, inspect};
+
+async fn resolve(
+    app: &AppState,
+    repo: &RepoName,
+    reference: &Reference,
+) -> ApiResult<ManifestRecord> {
+    let found = match reference {
+        Reference::Digest(digest) => {
+            app.db
+                .get_manifest(repo.as_str(), &digest.to_string())
+                .await?
+        }
+        Reference::Tag(tag) => {
+            app.db
+                .get_tagged_manifest(repo.as_str(), tag.as_str())
+                .await?
+        }
+    };
+    found.ok_or_else(|| {
+        ApiError::not_found(
+            ErrorCode::ManifestUnknown,
+            format!("manifest {reference} is not in repository {repo}"),
+        )
+    })
+}
+
+fn manifest_headers(record: &ManifestRecord) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    set(&mut headers, header::CONTENT_TYPE, &record.media_type);
+    set(
+        &mut headers,
+        header::CONTENT_LENGTH,
+        record.content.len().to_string(),
+    );
+    set(&mut headers, DOCKER_CONTENT_DIGEST, &record.digest);
+    set(&mut headers, header::ETAG, format!("\"{}\"", record.digest));
+    headers
+}
+
+pub async fn head(
+    State(app): State<AppState>,
+    ApiPath((name, reference)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let repo = repo(&name)?;
+    let record = resolve(&app, &repo, &Reference::parse(&reference)?).await?;
+    Ok((StatusCode::OK, manifest_headers(&record)).into_response())
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    ApiPath((name, reference)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let repo = repo(&name)?;
+    let record = resolve(&app, &repo, &Reference::parse(&reference)?).await?;
+    let headers = manifest_headers(&record);
+    Ok((StatusCode::OK, headers, record.content).into_response())
+}
+
+pub async fn put(
+    State(app): State<AppState>,
+    ApiPath((name, reference)): ApiPath<(String, String)>,
+    request_headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let repo = repo(&name)?;
+    let reference = Reference::parse(&reference)?;
+    let content = read_limited(&request_headers, body).await?;
+    let digest = match &reference {
+        Reference::Digest(expected) => {
+            let computed = Digest::of(expected.algorithm(), &content);
+            if &computed != expected {
+                return Err(ApiError::bad_request(
+                    ErrorCode::DigestInvalid,
+                    format!("the manifest's digest is {computed}, not {expected} as in the URL"),
+                ));
+            }
+            computed
+        }
+        Reference::Tag(_) => Digest::of(Algorithm::Sha256, &content),
+    };
+    let content_type = request_headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let facts = inspect(content_type, &content)?;
+
+    let missing_blobs = app.db.missing_blobs(repo.as_str(), &facts.blobs).await?;
+    let missing_manifests = app
+        .db
+        .missing_manifests(repo.as_str(), &facts.manifests)
+        .await?;
+    if !missing_blobs.is_empty() || !missing_manifests.is_empty() {
+        let missing: Vec<&String> = missing_blobs.iter().chain(&missing_manifests).collect();
+        return Err(ApiError::bad_request(
+            ErrorCode::ManifestBlobUnknown,
+            format!(
+                "the manifest refers to content not in repository {repo}: {}; push it first",
+                missing
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_detail(json!({ "missing": missing })));
+    }
+
+    let digest_text = digest.to_string();
+    let mut references: Vec<(String, &'static str)> =
+        facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
+    references.extend(facts.manifests.iter().map(|d| (d.clone(), "manifest")));
+    let manifest = NewManifest {
+        repository: repo.as_str(),
+        digest: &digest_text,
+        media_type: &facts.media_type,
+        artifact_type: facts.artifact_type.as_deref(),
+        subject: facts.subject.as_deref(),
+        annotations: facts.annotations.clone(),
+        content: &content,
+        references,
+    };
+    let tag = match &reference {
+        Reference::Tag(tag) => Some(tag.as_str()),
+        Reference::Digest(_) => None,
+    };
+    app.db.put_manifest(&manifest, tag).await?;
+
+    let mut headers = HeaderMap::new();
+    set(
+        &mut headers,
+        header::LOCATION,
+        format!("/v2/{repo}/manifests/{digest_text}"),
+    );
+    set(&mut headers, DOCKER_CONTENT_DIGEST, &digest_text);
+    set(&mut headers, header::CONTENT_LENGTH, "0");
+    if let Some(subject) = &facts.subject {
+        set(&mut headers, OCI_SUBJECT, subject);
+    }
+    Ok((StatusCode::CREATED, headers).into_response())
+}
+
+/// Reads a manifest body, refusing anything over [`MAX_MANIFEST_BYTES`]
+/// without reading more than that.
+async fn read_limited(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::SizeInvalid,
+            format!("manifests are limited to {MAX_MANIFEST_BYTES} bytes"),
+        )
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > MAX_MANIFEST_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut content = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::ManifestInvalid,
+                format!("reading the manifest failed: {e}"),
+            )
+        })?;
+        if content.len() + chunk.len() > MAX_MANIFEST_BYTES {
+            return Err(too_large());
+        }
+        content.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(content))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    ApiPath((name, reference)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let repo = repo(&name)?;
+    let reference = Reference::parse(&reference)?;
+    let deleted = match &reference {
+        Reference::Digest(digest) => {
+            app.db
+                .delete_manifest(repo.as_str(), &digest.to_string())
+                .await?
+        }
+        Reference::Tag(tag) => app.db.delete_tag(repo.as_str(), tag.as_str()).await?,
+    };
+    if deleted {
+        Ok(StatusCode::ACCEPTED.into_response())
+    } else {
+        Err(ApiError::not_found(
+            ErrorCode::ManifestUnknown,
+            format!("manifest {reference} is not in repository {repo}"),
+        ))
+    }
+}

@@ -1,0 +1,40 @@
+//! `GET /v2/<name>/tags/list` with `n`/`last` pagination.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{Page, repo, set};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiPath, ApiQuery};
+
+pub async fn list(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Response> {
+    let repo = repo(&name)?;
+    if !app.db.repository_exists(repo.as_str()).await? {
+        return Err(ApiError::not_found(
+            ErrorCode::NameUnknown,
+            format!("repository {repo} does not exist"),
+        ));
+    }
+    let mut tags = app
+        .db
+        .list_tags(repo.as_str(), page.last.as_deref(), page.fetch_limit())
+        .await?;
+    let link = page.finish(&mut tags, &format!("/v2/{repo}/tags/list"));
+    let mut headers = HeaderMap::new();
+    if let Some(link) = link {
+        set(&mut headers, header::LINK, link);
+    }
+    Ok((
+        headers,
+        Json(json!({ "name": repo.as_str(), "tags": tags })),
+    )
+        .into_response())
+}

@@ -1,0 +1,71 @@
+//! The application state every handler shares.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::registry::uploads::HashCache;
+use crate::storage::Storage;
+
+/// Everything a request needs: configuration, metadata, blobs.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    /// The URL clients reach this gateway at (configured, or derived from
+    /// the bound address).
+    pub public_url: Url,
+    pub db: Db,
+    pub storage: Storage,
+    /// In-process fast path for upload hashing; never the source of truth.
+    pub upload_hashes: HashCache,
+}
+
+pub type AppState = Arc<App>;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database ({url}): {source}")]
+    Database {
+        url: String,
+        source: crate::db::Error,
+    },
+    #[error("cannot open blob storage ({url}): {source}")]
+    Storage {
+        url: String,
+        source: crate::storage::Error,
+    },
+    #[error("cannot listen on {addr}: {source}; is another process using the port?")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl App {
+    /// Opens storage and the database (running migrations).
+    pub async fn open(config: Config, public_url: Url) -> Result<AppState, StartupError> {
+        let storage =
+            Storage::open(&config.storage.url).map_err(|source| StartupError::Storage {
+                url: config.storage.url.to_string(),
+                source,
+            })?;
+        let db = Db::connect(&config.database)
+            .await
+            .map_err(|source| StartupError::Database {
+                url: config.database.url.clone(),
+                source,
+            })?;
+        Ok(Arc::new(App {
+            config,
+            public_url,
+            db,
+            storage,
+            upload_hashes: HashCache::default(),
+        }))
+    }
+}

@@ -1,0 +1,95 @@
+//! The `wkg-gateway` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::server::{Server, ShutdownSignal};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wkg-gateway",
+    version,
+    about = "A self-hosted registry for WebAssembly components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the registry server.
+    Serve {
+        /// TOML config file; environment variables WKG_GATEWAY_* override it.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Entry point shared by the binary and the test server.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Serve { config } => runtime.block_on(serve(config)),
+    }
+}
+
+async fn serve(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!(
+                "hint: fix the config file or the WKG_GATEWAY_* environment variable named above"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        listen = %server.local_addr(),
+        public_url = %server.app().public_url,
+        data_dir = %server.app().config.data_dir.display(),
+        "wkg-gateway is serving"
+    );
+    match server.run(ShutdownSignal::wait()).await {
+        Ok(()) => {
+            tracing::info!("wkg-gateway stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

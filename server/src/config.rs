@@ -1,0 +1,422 @@
+//! Typed gateway configuration, loaded once at start-up and validated there.
+//!
+//! Sources, later ones winning: built-in defaults, the TOML file given with
+//! `--config`, then environment variables `WKG_GATEWAY_<KEY>` for top-level
+//! keys and `WKG_GATEWAY_<SECTION>__<KEY>` for keys inside a section (e.g.
+//! `WKG_GATEWAY_DATABASE__URL`). Every problem is reported with the key it
+//! concerns, so a bad deployment fails at once and says what to fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// Prefix of every environment variable the gateway reads its config from.
+pub const ENV_PREFIX: &str = "WKG_GATEWAY_";
+
+/// A configuration problem, naming the key and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn key(key: &str, problem: impl std::fmt::Display) -> Self {
+        Self(format!("`{key}`: {problem}"))
+    }
+}
+
+/// The validated configuration the gateway runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// What clients are told to use; `None` means "derive it from the bound
+    /// address" (only allowed when `listen` is a concrete address).
+    pub public_url: Option<Url>,
+    pub data_dir: PathBuf,
+    pub storage: StorageConfig,
+    pub database: DatabaseConfig,
+    pub uploads: UploadConfig,
+    pub server: ServerConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Where blobs live; `file:///abs/path` for local disk.
+    pub url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Upload sessions untouched for longer than this are purged.
+    pub max_age: Duration,
+    /// How often the purge runs.
+    pub purge_interval: Duration,
+    /// A request body that sends nothing for this long is abandoned, so a
+    /// stalled client cannot hold a connection and a staging file forever.
+    pub body_idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<String>,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    uploads: RawUploads,
+    #[serde(default)]
+    server: RawServer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
+    max_connections: Option<StringOr<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUploads {
+    max_age: Option<String>,
+    purge_interval: Option<String>,
+    body_idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    shutdown_grace: Option<String>,
+}
+
+/// Numbers may come from TOML (typed) or from the environment (text).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringOr<T> {
+    Value(T),
+    Text(String),
+}
+
+impl<T: std::str::FromStr> StringOr<T>
+where
+    T::Err: std::fmt::Display,
+{
+    fn parse(self, key: &str) -> Result<T, ConfigError> {
+        match self {
+            StringOr::Value(v) => Ok(v),
+            StringOr::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|e| ConfigError::key(key, format!("{s:?} is not a valid number: {e}"))),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the config file (if any), applies environment overrides and
+    /// validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                text.parse::<toml::Table>().map_err(|e| {
+                    ConfigError(format!(
+                        "config file {} is not valid TOML: {e}",
+                        path.display()
+                    ))
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, std::env::vars())?;
+        Self::from_table(table)
+    }
+
+    /// Defaults only: what `wkg-gateway serve` runs with and no file or env.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|e| ConfigError(format!("not valid TOML: {e}")))?;
+        Self::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.message().trim().to_string()))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|e| {
+            ConfigError::key(
+                "listen",
+                format!("{listen_text:?} is not an address like 127.0.0.1:8080: {e}"),
+            )
+        })?;
+        let public_url = match raw.public_url {
+            Some(text) => Some(parse_public_url(&text)?),
+            None if listen.ip().is_unspecified() => {
+                return Err(ConfigError::key(
+                    "public_url",
+                    format!(
+                        "required when `listen` is a wildcard address ({listen}); set it to the \
+                         URL clients use, e.g. https://registry.example.com"
+                    ),
+                ));
+            }
+            None => None,
+        };
+        let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".to_string()));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::key("data_dir", "must not be empty"));
+        }
+        let storage = StorageConfig {
+            url: parse_storage_url(raw.storage.url, &data_dir)?,
+        };
+        let database = DatabaseConfig {
+            url: parse_database_url(raw.database.url, &data_dir)?,
+            max_connections: match raw.database.max_connections {
+                Some(v) => v.parse("database.max_connections")?,
+                None => 8,
+            },
+        };
+        if database.max_connections == 0 {
+            return Err(ConfigError::key(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        let uploads = UploadConfig {
+            max_age: duration("uploads.max_age", raw.uploads.max_age, "24h")?,
+            purge_interval: duration("uploads.purge_interval", raw.uploads.purge_interval, "10m")?,
+            body_idle_timeout: duration(
+                "uploads.body_idle_timeout",
+                raw.uploads.body_idle_timeout,
+                "2m",
+            )?,
+        };
+        let server = ServerConfig {
+            shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
+        };
+        Ok(Self {
+            listen,
+            public_url,
+            data_dir,
+            storage,
+            database,
+            uploads,
+            server,
+        })
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text)
+        .map_err(|e| ConfigError::key("public_url", format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::key(
+            "public_url",
+            format!("{text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(ConfigError::key(
+            "public_url",
+            format!(
+                "{text:?} must not have a path or query: OCI clients always use /v2/ at the root"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_storage_url(text: Option<String>, data_dir: &Path) -> Result<Url, ConfigError> {
+    let Some(text) = text else {
+        let dir = absolute(&data_dir.join("blobs"));
+        return Url::from_directory_path(&dir).map_err(|()| {
+            ConfigError::key(
+                "data_dir",
+                format!("{} cannot be used as a path", dir.display()),
+            )
+        });
+    };
+    let url = Url::parse(&text)
+        .map_err(|e| ConfigError::key("storage.url", format!("{text:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "file" if url.to_file_path().is_ok() => Ok(url),
+        "file" => Err(ConfigError::key(
+            "storage.url",
+            format!("{text:?} must be an absolute path, like file:///var/lib/wkg-gateway/blobs"),
+        )),
+        other => Err(ConfigError::key(
+            "storage.url",
+            format!(
+                "unsupported scheme {other:?}; this build stores blobs on local disk (file://)"
+            ),
+        )),
+    }
+}
+
+fn parse_database_url(text: Option<String>, data_dir: &Path) -> Result<String, ConfigError> {
+    let Some(text) = text else {
+        return Ok(format!(
+            "sqlite://{}",
+            absolute(&data_dir.join("gateway.db")).display()
+        ));
+    };
+    if text.starts_with("sqlite:") {
+        Ok(text)
+    } else {
+        Err(ConfigError::key(
+            "database.url",
+            format!(
+                "unsupported database {:?}; use sqlite://PATH",
+                text.split(':').next().unwrap_or_default()
+            ),
+        ))
+    }
+}
+
+fn duration(key: &str, text: Option<String>, default: &str) -> Result<Duration, ConfigError> {
+    let text = text.unwrap_or_else(|| default.to_string());
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        ConfigError::key(
+            key,
+            format!("{text:?} is not a duration like \"30s\" or \"24h\": {e}"),
+        )
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Copies `WKG_GATEWAY_*` variables into the config table. Values stay text;
+/// typed fields parse them, so errors still name the key.
+fn apply_env(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if path.iter().any(String::is_empty) || path.len() > 2 {
+            return Err(ConfigError(format!(
+                "environment variable {name}: expected {ENV_PREFIX}<KEY> or {ENV_PREFIX}<SECTION>__<KEY>"
+            )));
+        }
+        let mut target = &mut *table;
+        for section in &path[..path.len() - 1] {
+            let entry = target
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            target = entry.as_table_mut().ok_or_else(|| {
+                ConfigError(format!(
+                    "environment variable {name}: `{section}` is not a section"
+                ))
+            })?;
+        }
+        target.insert(path[path.len() - 1].clone(), toml::Value::String(value));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_loopback_and_local() {
+        let config = Config::from_toml_str("").unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.public_url.is_none());
+        assert!(config.storage.url.as_str().starts_with("file:///"));
+        assert!(config.storage.url.as_str().ends_with("/data/blobs/"));
+        assert!(config.database.url.starts_with("sqlite:///"));
+        assert_eq!(config.server.shutdown_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn wildcard_listen_needs_public_url() {
+        let err = Config::from_toml_str("listen = \"0.0.0.0:80\"").unwrap_err();
+        assert!(err.to_string().contains("`public_url`"), "{err}");
+        let ok = Config::from_toml_str(
+            "listen = \"0.0.0.0:80\"\npublic_url = \"https://r.example.com\"",
+        )
+        .unwrap();
+        assert_eq!(ok.public_url.unwrap().as_str(), "https://r.example.com/");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (text, key) in [
+            ("listen = \"nope\"", "`listen`"),
+            ("[uploads]\nmax_age = \"soon\"", "`uploads.max_age`"),
+            ("[storage]\nurl = \"ftp://x\"", "`storage.url`"),
+            ("[database]\nurl = \"mysql://x\"", "`database.url`"),
+            ("public_url = \"http://h/x\"", "`public_url`"),
+            (
+                "[database]\nmax_connections = \"many\"",
+                "`database.max_connections`",
+            ),
+        ] {
+            let err = Config::from_toml_str(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = Config::from_toml_str("lissen = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lissen"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let mut table: toml::Table = "listen = \"127.0.0.1:1\"".parse().unwrap();
+        apply_env(
+            &mut table,
+            [
+                ("WKG_GATEWAY_LISTEN".to_string(), "127.0.0.1:2".to_string()),
+                (
+                    "WKG_GATEWAY_DATABASE__MAX_CONNECTIONS".to_string(),
+                    "3".to_string(),
+                ),
+                ("OTHER".to_string(), "x".to_string()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        let config = Config::from_table(table).unwrap();
+        assert_eq!(config.listen.port(), 2);
+        assert_eq!(config.database.max_connections, 3);
+    }
+}

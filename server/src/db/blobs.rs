@@ -1,0 +1,100 @@
+//! The `blobs` and `repository_blobs` tables: stored objects and which
+//! repository may serve them.
+
+use super::repositories::ensure_repository;
+use super::{Db, Result, now_millis};
+
+impl Db {
+    /// Records a stored blob and links it into `repository`, in one step.
+    pub async fn link_new_blob(&self, repository: &str, digest: &str, size: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        ensure_repository(&mut tx, repository).await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        link(&mut tx, repository, digest).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links an already stored blob into `repository` (cross-repository
+    /// mount). Returns false when the blob is not stored.
+    pub async fn link_existing_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        ensure_repository(&mut tx, repository).await?;
+        let known: Option<(i64,)> = sqlx::query_as("SELECT size FROM blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        link(&mut tx, repository, digest).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Size of a blob that `repository` may serve, or `None`.
+    pub async fn blob_size_in(&self, repository: &str, digest: &str) -> Result<Option<u64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+             WHERE rb.repository = $1 AND rb.digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(size,)| u64::try_from(size).unwrap_or_default()))
+    }
+
+    /// Whether the blob object is recorded as stored (in any repository).
+    pub async fn blob_stored(&self, digest: &str) -> Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT size FROM blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Removes a blob from a repository. Returns false when it was not there.
+    /// The object itself stays until garbage collection finds it unused.
+    pub async fn unlink_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
+                .bind(repository)
+                .bind(digest)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Which of `digests` `repository` may not serve.
+    pub async fn missing_blobs(&self, repository: &str, digests: &[String]) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for digest in digests {
+            if self.blob_size_in(repository, digest).await?.is_none() {
+                missing.push(digest.clone());
+            }
+        }
+        Ok(missing)
+    }
+}
+
+async fn link(conn: &mut sqlx::AnyConnection, repository: &str, digest: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO repository_blobs (repository, digest, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(repository)
+    .bind(digest)
+    .bind(now_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

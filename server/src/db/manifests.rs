@@ -1,0 +1,208 @@
+//! The `manifests` and `manifest_references` tables. Manifest bytes live
+//! here, byte-exact, so publishing a manifest and its tag is one transaction.
+
+use super::repositories::ensure_repository;
+use super::{Db, Result, now_millis};
+
+/// A manifest about to be stored.
+#[derive(Debug)]
+pub struct NewManifest<'a> {
+    pub repository: &'a str,
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    /// The manifest's `artifactType`, else its config's media type.
+    pub artifact_type: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    /// The manifest's annotations as a JSON object, when it has any.
+    pub annotations: Option<String>,
+    pub content: &'a [u8],
+    /// `(digest, "blob" | "manifest")` of everything it refers to.
+    pub references: Vec<(String, &'static str)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestRecord {
+    pub digest: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A manifest whose `subject` is some digest (one entry of a referrers list).
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: Option<String>,
+}
+
+impl Db {
+    /// Stores a manifest (idempotent: same digest, same bytes) and points
+    /// `tag` at it.
+    pub async fn put_manifest(&self, manifest: &NewManifest<'_>, tag: Option<&str>) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        ensure_repository(&mut tx, manifest.repository).await?;
+        sqlx::query(
+            "INSERT INTO manifests (repository, digest, media_type, artifact_type, subject, \
+             annotations, size, content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(manifest.repository)
+        .bind(manifest.digest)
+        .bind(manifest.media_type)
+        .bind(manifest.artifact_type)
+        .bind(manifest.subject)
+        .bind(manifest.annotations.as_deref())
+        .bind(i64::try_from(manifest.content.len()).unwrap_or(i64::MAX))
+        .bind(manifest.content.to_vec())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (child, kind) in &manifest.references {
+            sqlx::query(
+                "INSERT INTO manifest_references (repository, manifest_digest, child_digest, \
+                 child_kind) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(manifest.repository)
+            .bind(manifest.digest)
+            .bind(child.as_str())
+            .bind(*kind)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(tag) = tag {
+            sqlx::query(
+                "INSERT INTO tags (repository, name, digest, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(manifest.repository)
+            .bind(tag)
+            .bind(manifest.digest)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<ManifestRecord>> {
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT media_type, content FROM manifests WHERE repository = $1 AND digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(media_type, content)| ManifestRecord {
+            digest: digest.to_string(),
+            media_type,
+            content,
+        }))
+    }
+
+    pub async fn get_tagged_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<ManifestRecord>> {
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m \
+             ON m.repository = t.repository AND m.digest = t.digest \
+             WHERE t.repository = $1 AND t.name = $2",
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(digest, media_type, content)| ManifestRecord {
+            digest,
+            media_type,
+            content,
+        }))
+    }
+
+    /// Deletes a manifest and every tag pointing at it.
+    pub async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM manifests WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tags WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM manifest_references WHERE repository = $1 AND manifest_digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Which of `digests` are not manifests of `repository`.
+    pub async fn missing_manifests(
+        &self,
+        repository: &str,
+        digests: &[String],
+    ) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for digest in digests {
+            let row: Option<(i64,)> =
+                sqlx::query_as("SELECT size FROM manifests WHERE repository = $1 AND digest = $2")
+                    .bind(repository)
+                    .bind(digest.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if row.is_none() {
+                missing.push(digest.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Manifests of `repository` whose subject is `subject`, optionally only
+    /// those of one artifact type, in digest order.
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Referrer>> {
+        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+            "SELECT digest, media_type, artifact_type, size, annotations FROM manifests \
+             WHERE repository = $1 AND subject = $2 AND (CAST($3 AS TEXT) IS NULL OR artifact_type = $3) \
+             ORDER BY digest",
+        )
+        .bind(repository)
+        .bind(subject)
+        .bind(artifact_type)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(digest, media_type, artifact_type, size, annotations)| Referrer {
+                    digest,
+                    media_type,
+                    artifact_type,
+                    size,
+                    annotations,
+                },
+            )
+            .collect())
+    }
+}

@@ -1,0 +1,121 @@
+//! Registry metadata in SQL through `sqlx`: embedded SQLite (WAL mode) by
+//! default. Queries use `$n` placeholders and portable SQL so the same code
+//! runs on every backend `sqlx::Any` drives.
+//!
+//! One file per table group; each adds methods to [`Db`].
+
+mod blobs;
+mod manifests;
+mod repositories;
+mod tags;
+mod uploads;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use manifests::{ManifestRecord, NewManifest, Referrer};
+pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
+
+use crate::config::DatabaseConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the database location {0}: {1}")]
+    Location(String, std::io::Error),
+}
+
+impl Error {
+    /// The database is unreachable or overloaded, rather than wrong.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+        )
+    }
+
+    /// A unique or primary-key constraint rejected the write.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Error::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Handle to the metadata database, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+impl Db {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self> {
+        install_default_drivers();
+        let url = sqlite_url(&config.url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
+                    ))
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the database file's directory and asks sqlx to create the file.
+fn sqlite_url(url: &str) -> Result<String> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path != ":memory:"
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Location(parent.display().to_string(), e))?;
+    }
+    Ok(if url.contains('?') {
+        url.to_string()
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Milliseconds since the Unix epoch: the timestamp format of every table.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,197 @@
+//! The one place where errors become HTTP responses.
+//!
+//! Every error leaves the gateway in the envelope
+//! `{"errors":[{"code","message","detail"}]}`. Under `/v2/` the codes are the
+//! OCI Distribution error table's ([`ErrorCode`]). Internal failures are
+//! logged in full and answered with a generic message.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::digest::DigestError;
+use crate::names::NameError;
+
+/// The error codes of the OCI Distribution Spec, plus one for 5xx answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+    /// Only ever sent with a 5xx status.
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BlobUnknown => "BLOB_UNKNOWN",
+            ErrorCode::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
+            ErrorCode::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            ErrorCode::DigestInvalid => "DIGEST_INVALID",
+            ErrorCode::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            ErrorCode::ManifestInvalid => "MANIFEST_INVALID",
+            ErrorCode::ManifestUnknown => "MANIFEST_UNKNOWN",
+            ErrorCode::NameInvalid => "NAME_INVALID",
+            ErrorCode::NameUnknown => "NAME_UNKNOWN",
+            ErrorCode::SizeInvalid => "SIZE_INVALID",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Denied => "DENIED",
+            ErrorCode::Unsupported => "UNSUPPORTED",
+            ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+    pub detail: Option<serde_json::Value>,
+    pub headers: HeaderMap,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// A failure that is ours, not the client's: logged here, generic outside.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalError,
+            "the registry hit an internal error; retry, and report it to the operator if it persists",
+        )
+    }
+
+    /// The storage backend is unreachable or failing: retrying later may help.
+    pub fn unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "backend unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::InternalError,
+            "the registry's storage is temporarily unavailable; retry shortly",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
+        if let Some(detail) = self.detail {
+            error["detail"] = detail;
+        }
+        let mut response = (self.status, axum::Json(json!({ "errors": [error] }))).into_response();
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
+impl From<NameError> for ApiError {
+    fn from(error: NameError) -> Self {
+        match error {
+            NameError::Digest(e) => e.into(),
+            NameError::Tag(_) => {
+                ApiError::bad_request(ErrorCode::ManifestInvalid, error.to_string())
+                    .with_detail(json!({ "reason": "invalid tag" }))
+            }
+            NameError::Repository(_) | NameError::RepositoryTooLong => {
+                ApiError::bad_request(ErrorCode::NameInvalid, error.to_string())
+            }
+        }
+    }
+}
+
+impl From<DigestError> for ApiError {
+    fn from(error: DigestError) -> Self {
+        ApiError::bad_request(ErrorCode::DigestInvalid, error.to_string())
+    }
+}
+
+impl From<crate::db::Error> for ApiError {
+    fn from(error: crate::db::Error) -> Self {
+        if error.is_unavailable() {
+            ApiError::unavailable(error)
+        } else {
+            ApiError::internal(error)
+        }
+    }
+}
+
+impl From<crate::storage::Error> for ApiError {
+    fn from(error: crate::storage::Error) -> Self {
+        match error {
+            crate::storage::Error::BodyStalled(_) | crate::storage::Error::Body(_) => {
+                ApiError::bad_request(ErrorCode::BlobUploadInvalid, error.to_string())
+            }
+            crate::storage::Error::NotFound(_) => ApiError::not_found(
+                ErrorCode::BlobUnknown,
+                "blob content is missing from storage",
+            ),
+            crate::storage::Error::Backend(_) => ApiError::unavailable(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn envelope_shape() {
+        let response = ApiError::not_found(ErrorCode::BlobUnknown, "nope")
+            .with_detail(json!({"digest": "sha256:x"}))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["errors"][0]["code"], "BLOB_UNKNOWN");
+        assert_eq!(value["errors"][0]["detail"]["digest"], "sha256:x");
+    }
+}

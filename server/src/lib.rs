@@ -1,0 +1,24 @@
+//! wkg-gateway: a self-hosted registry for WebAssembly components.
+//!
+//! The crate is a library first: the binary, the tests and the benchmarks all
+//! build the same [`App`] and serve the same [`router`].
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod digest;
+pub mod error;
+pub mod extract;
+pub mod maintenance;
+pub mod names;
+pub mod registry;
+pub mod router;
+pub mod server;
+pub mod storage;
+
+pub use app::{App, AppState};
+pub use config::Config;
+pub use router::router;
+pub use server::{Server, ShutdownSignal};

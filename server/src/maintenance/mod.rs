@@ -1,0 +1,12 @@
+//! Background housekeeping that runs inside the server.
+
+pub mod uploads;
+
+use tokio::task::JoinHandle;
+
+use crate::app::AppState;
+
+/// Starts every periodic task; the server aborts them at shutdown.
+pub fn spawn(app: AppState) -> Vec<JoinHandle<()>> {
+    vec![tokio::spawn(uploads::purge_loop(app))]
+}

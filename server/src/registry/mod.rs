@@ -1,0 +1,5 @@
+//! Registry logic between HTTP and storage: how uploads become blobs and how
+//! manifests are checked before they are stored.
+
+pub mod manifests;
+pub mod uploads;

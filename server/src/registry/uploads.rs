@@ -1,0 +1,351 @@
+//! Blob uploads: monolithic streams, and resumable chunked sessions.
+//!
+//! A session's chunks are staged as objects (`uploads/<id>/<chunk>`) and
+//! recorded in the database before the gateway answers 202, so the session
+//! survives a restart or a SIGKILL. A SHA-256 state cannot move to another
+//! process, so hashing has a fast path and a slow one: while chunks arrive in
+//! order at one process, [`HashCache`] keeps the running hash; otherwise the
+//! staged bytes are re-read and hashed when the upload completes. Either way
+//! the digest is verified before the blob becomes visible.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use futures::StreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::{ChunkConflict, ChunkRow, UploadRow};
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::names::RepoName;
+use crate::storage::{StorageKey, pump};
+
+/// Running SHA-256 of sessions whose bytes all passed through this process.
+#[derive(Debug, Default)]
+pub struct HashCache(Mutex<HashMap<Uuid, (u64, Hasher)>>);
+
+impl HashCache {
+    /// Takes the running hash if it covers exactly `offset` bytes.
+    fn take(&self, id: Uuid, offset: u64) -> Option<Hasher> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.remove(&id) {
+            Some((covered, hasher)) if covered == offset => Some(hasher),
+            _ => None,
+        }
+    }
+
+    fn put(&self, id: Uuid, offset: u64, hasher: Hasher) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (offset, hasher));
+    }
+
+    pub fn forget(&self, id: Uuid) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+}
+
+fn blob_upload_unknown(id: Uuid) -> ApiError {
+    ApiError::not_found(
+        ErrorCode::BlobUploadUnknown,
+        format!(
+            "upload {id} does not exist (it was finished, cancelled or expired); start a new upload"
+        ),
+    )
+}
+
+/// Looks up a session of `repo`; sessions of other repositories are unknown here.
+pub async fn find_session(app: &App, repo: &RepoName, id: &str) -> ApiResult<UploadRow> {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return Err(ApiError::not_found(
+            ErrorCode::BlobUploadUnknown,
+            format!("{id:?} is not an upload id this registry issued"),
+        ));
+    };
+    match app.db.get_upload(id).await? {
+        Some(row) if row.repository == repo.as_str() => Ok(row),
+        _ => Err(blob_upload_unknown(id)),
+    }
+}
+
+/// The answer to a chunk that does not start where the session stands.
+pub fn range_not_satisfiable(repo: &RepoName, id: Uuid, committed: u64, start: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        ErrorCode::BlobUploadInvalid,
+        format!(
+            "chunk starts at byte {start} but the upload has {committed} bytes; \
+             resume from byte {committed} (GET the upload URL to check)"
+        ),
+    )
+    .with_detail(json!({ "committed": committed, "start": start }))
+    .with_header(header::LOCATION, &upload_location(repo, id))
+    .with_header(header::RANGE, &range_header(committed))
+    .with_header(
+        header::HeaderName::from_static("docker-upload-uuid"),
+        &id.to_string(),
+    )
+}
+
+pub fn upload_location(repo: &RepoName, id: Uuid) -> String {
+    format!("/v2/{repo}/blobs/uploads/{id}")
+}
+
+/// `Range: 0-<last byte>` as registries report upload progress.
+pub fn range_header(committed: u64) -> String {
+    format!("0-{}", committed.saturating_sub(1))
+}
+
+/// Stages one chunk of a session, starting at byte `start`. `expected_len`
+/// comes from `Content-Range` when the client sent one. Returns the new
+/// committed size.
+pub async fn append_chunk(
+    app: &App,
+    repo: &RepoName,
+    session: &UploadRow,
+    start: u64,
+    expected_len: Option<u64>,
+    body: Body,
+) -> ApiResult<u64> {
+    let id = session.id;
+    if start != session.committed {
+        return Err(range_not_satisfiable(repo, id, session.committed, start));
+    }
+    app.db.touch_upload(id).await?;
+    let running = app.upload_hashes.take(id, start);
+    let resumable_hash = running.is_some() || start == 0;
+    let hasher = running.unwrap_or_else(|| Hasher::new(Algorithm::Sha256));
+    let chunk_id = Uuid::new_v4();
+    let chunk = StorageKey::UploadChunk {
+        upload: id,
+        chunk: chunk_id,
+    };
+    let writer = app.storage.writer(chunk).await?;
+    let (writer, pumped) = pump(
+        body.into_data_stream(),
+        writer,
+        vec![hasher],
+        app.config.uploads.body_idle_timeout,
+    )
+    .await?;
+    if let Some(expected) = expected_len
+        && expected != pumped.size
+    {
+        writer.abort().await;
+        return Err(ApiError::bad_request(
+            ErrorCode::SizeInvalid,
+            format!(
+                "Content-Range announced {expected} bytes but the body had {}",
+                pumped.size
+            ),
+        ));
+    }
+    if pumped.size == 0 {
+        writer.abort().await;
+        return Ok(session.committed);
+    }
+    writer.commit().await?;
+    match app
+        .db
+        .commit_chunk(id, start, pumped.size, chunk_id)
+        .await?
+    {
+        Ok(end) => {
+            if resumable_hash && let Some(hasher) = pumped.hashers.into_iter().next() {
+                app.upload_hashes.put(id, end, hasher);
+            }
+            Ok(end)
+        }
+        Err(conflict) => {
+            app.storage.delete(chunk).await?;
+            match conflict {
+                ChunkConflict::Moved(committed) => {
+                    Err(range_not_satisfiable(repo, id, committed, start))
+                }
+                ChunkConflict::Gone => Err(blob_upload_unknown(id)),
+            }
+        }
+    }
+}
+
+/// Completes a session: verifies the staged bytes against `digest`, makes
+/// the blob visible in `repo`, and removes the session.
+pub async fn finish_session(
+    app: &App,
+    repo: &RepoName,
+    session: &UploadRow,
+    digest: &Digest,
+) -> ApiResult<()> {
+    let id = session.id;
+    let chunks = app.db.upload_chunks(id).await?;
+    check_contiguous(&chunks, session.committed)?;
+    let target = StorageKey::Blob(digest);
+    let already_stored =
+        app.db.blob_stored(&digest.to_string()).await? && app.storage.exists(target).await?;
+    let cached = app
+        .upload_hashes
+        .take(id, session.committed)
+        .filter(|h| h.algorithm() == digest.algorithm());
+
+    let computed = if chunks.len() == 1 && !already_stored {
+        // One chunk: verify, then move it into place without copying.
+        let chunk = StorageKey::UploadChunk {
+            upload: id,
+            chunk: chunks[0].chunk_id,
+        };
+        let computed = match cached {
+            Some(hasher) => hasher.finish(),
+            None => hash_chunks(app, id, &chunks, digest.algorithm()).await?,
+        };
+        if &computed == digest {
+            app.storage.rename(chunk, target).await?;
+        }
+        computed
+    } else if already_stored || chunks.is_empty() {
+        let computed = match cached {
+            Some(hasher) => hasher.finish(),
+            None => hash_chunks(app, id, &chunks, digest.algorithm()).await?,
+        };
+        if &computed == digest && !already_stored {
+            // The empty blob.
+            app.storage.writer(target).await?.commit().await?;
+        }
+        computed
+    } else {
+        // Several chunks: concatenate into the final object while hashing,
+        // committing only if the digest matches.
+        let mut writer = app.storage.writer(target).await?;
+        let mut hasher = Hasher::new(digest.algorithm());
+        for chunk in &chunks {
+            let key = StorageKey::UploadChunk {
+                upload: id,
+                chunk: chunk.chunk_id,
+            };
+            let mut stream = app.storage.read(key, None).await?.stream;
+            while let Some(bytes) = stream.next().await {
+                let bytes = match bytes {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        writer.abort().await;
+                        return Err(error.into());
+                    }
+                };
+                hasher.update(&bytes);
+                if let Err(error) = writer.write(bytes).await {
+                    writer.abort().await;
+                    return Err(error.into());
+                }
+            }
+        }
+        let computed = hasher.finish();
+        if &computed == digest {
+            writer.commit().await?;
+        } else {
+            writer.abort().await;
+        }
+        computed
+    };
+
+    if &computed != digest {
+        discard_session(app, id).await?;
+        return Err(digest_mismatch(digest, &computed));
+    }
+    let size = i64::try_from(session.committed).unwrap_or(i64::MAX);
+    app.db
+        .link_new_blob(repo.as_str(), &digest.to_string(), size)
+        .await?;
+    discard_session(app, id).await?;
+    Ok(())
+}
+
+/// Stores a whole blob sent in one request body, verifying its digest
+/// before it becomes visible.
+pub async fn store_monolithic(
+    app: &App,
+    repo: &RepoName,
+    digest: &Digest,
+    body: Body,
+) -> ApiResult<()> {
+    let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
+    let (writer, pumped) = pump(
+        body.into_data_stream(),
+        writer,
+        vec![Hasher::new(digest.algorithm())],
+        app.config.uploads.body_idle_timeout,
+    )
+    .await?;
+    let computed = pumped.hashers.into_iter().next().map(Hasher::finish);
+    if computed.as_ref() != Some(digest) {
+        writer.abort().await;
+        return Err(digest_mismatch(
+            digest,
+            &computed.unwrap_or_else(|| Digest::of(digest.algorithm(), b"")),
+        ));
+    }
+    writer.commit().await?;
+    let size = i64::try_from(pumped.size).unwrap_or(i64::MAX);
+    app.db
+        .link_new_blob(repo.as_str(), &digest.to_string(), size)
+        .await?;
+    Ok(())
+}
+
+/// Removes a session's rows and staged bytes.
+pub async fn discard_session(app: &App, id: Uuid) -> ApiResult<bool> {
+    app.upload_hashes.forget(id);
+    let existed = app.db.delete_upload(id).await?;
+    app.storage.delete_prefix(StorageKey::Upload(id)).await?;
+    Ok(existed)
+}
+
+fn digest_mismatch(expected: &Digest, computed: &Digest) -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::DigestInvalid,
+        format!("the uploaded content has digest {computed}, not {expected}; nothing was stored, upload again"),
+    )
+    .with_detail(json!({ "expected": expected.to_string(), "computed": computed.to_string() }))
+}
+
+fn check_contiguous(chunks: &[ChunkRow], committed: u64) -> ApiResult<()> {
+    let mut offset = 0;
+    for chunk in chunks {
+        if chunk.start != offset {
+            return Err(ApiError::internal(format!(
+                "upload chunks leave a gap at byte {offset}"
+            )));
+        }
+        offset += chunk.length;
+    }
+    if offset != committed {
+        return Err(ApiError::internal(format!(
+            "upload chunks cover {offset} of {committed} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Re-reads staged chunks to hash them (the slow path after a restart).
+async fn hash_chunks(
+    app: &App,
+    id: Uuid,
+    chunks: &[ChunkRow],
+    algorithm: Algorithm,
+) -> ApiResult<Digest> {
+    let mut hasher = Hasher::new(algorithm);
+    for chunk in chunks {
+        let key = StorageKey::UploadChunk {
+            upload: id,
+            chunk: chunk.chunk_id,
+        };
+        let mut stream = app.storage.read(key, None).await?.stream;
+        while let Some(bytes) = stream.next().await {
+            hasher.update(&bytes?);
+        }
+    }
+    Ok(hasher.finish())
+}

@@ -1,0 +1,128 @@
+//! Binding, serving and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::app::{App, AppState, StartupError};
+use crate::config::Config;
+
+/// A bound, ready-to-serve gateway.
+pub struct Server {
+    listener: TcpListener,
+    app: AppState,
+}
+
+impl Server {
+    /// Binds the listen address and opens the app. With no `public_url`
+    /// configured, the bound address is advertised.
+    pub async fn bind(config: Config) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => Url::parse(&format!("http://{local}/")).map_err(|e| StartupError::Listen {
+                addr: local,
+                source: std::io::Error::other(e),
+            })?,
+        };
+        let app = App::open(config, public_url).await?;
+        Ok(Self { listener, app })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.app.config.listen)
+    }
+
+    pub fn app(&self) -> &AppState {
+        &self.app
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish
+    /// for at most the configured grace period.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Server { listener, app } = self;
+        let grace = app.config.server.shutdown_grace;
+        let maintenance = crate::maintenance::spawn(app.clone());
+        let stopping = Arc::new(Notify::new());
+        let notify = stopping.clone();
+        let service = crate::router(app.clone()).into_make_service();
+        let mut serving = tokio::spawn(
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    notify.notify_one();
+                })
+                .into_future(),
+        );
+        let result = tokio::select! {
+            done = &mut serving => done,
+            () = stopping.notified() => {
+                tracing::info!(grace = ?grace, "shutting down: finishing in-flight requests");
+                match tokio::time::timeout(grace, &mut serving).await {
+                    Ok(done) => done,
+                    Err(_) => {
+                        tracing::warn!("grace period over: closing remaining connections");
+                        serving.abort();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+        };
+        for task in maintenance {
+            task.abort();
+        }
+        app.db.close().await;
+        result.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub struct ShutdownSignal;
+
+impl ShutdownSignal {
+    pub async fn wait() {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(
+                tokio::signal::unix::SignalKind::terminate(),
+            ) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the gateway");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Blob storage on `object_store`: local disk by default.
+//!
+//! [`keys::StorageKey`] owns the layout; this module owns the I/O.
+
+pub mod keys;
+pub mod writer;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::local::LocalFileSystem;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use url::Url;
+
+pub use keys::StorageKey;
+pub use writer::{ObjectWriter, Pumped, pump};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("storage backend failed: {0}")]
+    Backend(object_store::Error),
+    #[error("the request body sent nothing for {0:?}; the upload was abandoned")]
+    BodyStalled(std::time::Duration),
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+}
+
+impl From<object_store::Error> for Error {
+    fn from(error: object_store::Error) -> Self {
+        match error {
+            object_store::Error::NotFound { path, .. } => Error::NotFound(path),
+            other => Error::Backend(other),
+        }
+    }
+}
+
+/// A readable object: its total size and a stream of the requested bytes.
+pub struct ObjectRead {
+    pub stream: BoxStream<'static, Result<Bytes, Error>>,
+}
+
+/// Handle to the blob store, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Storage {
+    /// Opens the store named by `url` (`file:///abs/dir`), creating the
+    /// directory when needed.
+    pub fn open(url: &Url) -> Result<Self, Error> {
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "file" => {
+                let dir = url.to_file_path().map_err(|()| {
+                    Error::Backend(object_store::Error::Generic {
+                        store: "local",
+                        source: format!("{url} is not a local path").into(),
+                    })
+                })?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::Backend(object_store::Error::Generic {
+                        store: "local",
+                        source: format!("cannot create {}: {e}", dir.display()).into(),
+                    })
+                })?;
+                Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true))
+            }
+            other => {
+                return Err(Error::Backend(object_store::Error::NotImplemented {
+                    operation: format!("storage scheme {other}"),
+                    implementer: "wkg-gateway".to_string(),
+                }));
+            }
+        };
+        Ok(Self { store })
+    }
+
+    pub async fn exists(&self, key: StorageKey<'_>) -> Result<bool, Error> {
+        match self.store.head(&key.path()).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Streams an object, or the byte range of it.
+    pub async fn read(
+        &self,
+        key: StorageKey<'_>,
+        range: Option<Range<u64>>,
+    ) -> Result<ObjectRead, Error> {
+        let options = GetOptions::new().with_range(range.map(GetRange::Bounded));
+        let result = self.store.get_opts(&key.path(), options).await?;
+        Ok(ObjectRead {
+            stream: result.into_stream().map(|r| r.map_err(Error::from)).boxed(),
+        })
+    }
+
+    /// Starts writing an object; see [`ObjectWriter`].
+    pub async fn writer(&self, key: StorageKey<'_>) -> Result<ObjectWriter, Error> {
+        Ok(ObjectWriter::new(
+            self.store.put_multipart(&key.path()).await?,
+        ))
+    }
+
+    /// Moves an object (atomic on local disk).
+    pub async fn rename(&self, from: StorageKey<'_>, to: StorageKey<'_>) -> Result<(), Error> {
+        Ok(self.store.rename(&from.path(), &to.path()).await?)
+    }
+
+    pub async fn delete(&self, key: StorageKey<'_>) -> Result<(), Error> {
+        match self.store.delete(&key.path()).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes every object under a prefix key.
+    pub async fn delete_prefix(&self, prefix: StorageKey<'_>) -> Result<(), Error> {
+        let prefix = prefix.path();
+        let locations = self
+            .store
+            .list(Some(&prefix))
+            .map(|meta| meta.map(|m| m.location))
+            .boxed();
+        let mut deleted = self.store.delete_stream(locations);
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
