@@ -1,0 +1,59 @@
+//! Test content: Wasm binaries and manifests, generated rather than stored.
+
+use serde_json::json;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_LAYER: &str = "application/wasm";
+
+/// A small but real Wasm component.
+pub fn component() -> Vec<u8> {
+    wat::parse_str(
+        r#"(component
+             (core module $m (func (export "run") (result i32) i32.const 42))
+             (core instance $i (instantiate $m))
+             (func (export "run") (result s32) (canon lift (core func $i "run"))))"#,
+    )
+    .expect("valid component text")
+}
+
+/// An OCI image manifest in the shape upstream wkg publishes.
+pub fn wasm_manifest(
+    config_digest: &str,
+    config_size: usize,
+    layer_digest: &str,
+    layer_size: usize,
+    subject: Option<(&str, usize)>,
+) -> Vec<u8> {
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": WASM_CONFIG, "digest": config_digest, "size": config_size },
+        "layers": [{
+            "mediaType": WASM_LAYER,
+            "digest": layer_digest,
+            "size": layer_size,
+            "annotations": { "org.opencontainers.image.title": "component.wasm" }
+        }],
+        "annotations": { "org.opencontainers.image.version": "1.0.0" }
+    });
+    if let Some((digest, size)) = subject {
+        manifest["subject"] = json!({ "mediaType": OCI_MANIFEST, "digest": digest, "size": size });
+    }
+    serde_json::to_vec(&manifest).expect("manifest json")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so big test blobs need no files.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}

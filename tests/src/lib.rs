@@ -1,0 +1,184 @@
+//! Shared test harness: a real gateway on `127.0.0.1:0` (in-process with
+//! [`TestApp`], or as a child process with [`GatewayProcess`]) and helpers
+//! that speak OCI over HTTP like a client would.
+
+pub mod fixtures;
+pub mod process;
+
+use std::sync::Once;
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use wkg_gateway::{Config, Server};
+
+pub use process::GatewayProcess;
+
+/// rustls needs one process-wide crypto provider; clients here use ring.
+pub fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A gateway served in-process on an ephemeral loopback port, with its own
+/// temporary data directory. Stopped when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// `127.0.0.1:<port>`, as OCI clients name a registry.
+    pub authority: String,
+    pub client: Client,
+    pub data: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with("").await
+    }
+
+    /// Starts a gateway with extra TOML config (`listen` and `data_dir` are set here).
+    pub async fn spawn_with(extra_toml: &str) -> Self {
+        let data = TempDir::new().expect("temp dir");
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_toml}",
+            data.path().display().to_string()
+        );
+        let config = Config::from_toml_str(&toml).expect("test config");
+        let server = Server::bind(config).await.expect("gateway starts");
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        install_crypto();
+        Self {
+            base: format!("http://{addr}"),
+            authority: addr.to_string(),
+            client: Client::builder().build().expect("http client"),
+            data,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server run");
+        }
+    }
+
+    /// Uploads a blob monolithically (`POST ?digest=`) and returns its digest.
+    pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = sha256_digest(bytes);
+        let response = self
+            .client
+            .post(self.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("push blob");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "push blob: {}",
+            response.text().await.unwrap_or_default()
+        );
+        digest
+    }
+
+    /// PUTs a manifest and returns the response.
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Response {
+        self.client
+            .put(self.url(&format!("/v2/{repo}/manifests/{reference}")))
+            .header("content-type", media_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("put manifest")
+    }
+
+    /// Pushes a small Wasm-package-shaped artifact (config + one layer +
+    /// manifest) under `tag`, returning the manifest's digest and bytes.
+    pub async fn push_artifact(&self, repo: &str, tag: &str, layer: &[u8]) -> (String, Vec<u8>) {
+        let config = br#"{"architecture":"wasm","os":"wasip2"}"#;
+        let config_digest = self.push_blob(repo, config).await;
+        let layer_digest = self.push_blob(repo, layer).await;
+        let manifest = fixtures::wasm_manifest(
+            &config_digest,
+            config.len(),
+            &layer_digest,
+            layer.len(),
+            None,
+        );
+        let response = self
+            .put_manifest(repo, tag, fixtures::OCI_MANIFEST, &manifest)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        (sha256_digest(&manifest), manifest)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Asserts an OCI error response: status and the first error's code.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    let actual = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = response.text().await.expect("error body");
+    assert_eq!(actual, status, "status; body: {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "error content-type {content_type:?}"
+    );
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("error body is not JSON ({e}): {text}"));
+    assert_eq!(body["errors"][0]["code"], code, "error code; body: {text}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "message; body: {text}"
+    );
+    body
+}

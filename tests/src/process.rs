@@ -1,0 +1,182 @@
+//! The gateway as a child process, for what only a real process shows:
+//! restarts, SIGKILL, signals, exit codes, peak memory.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `wkg-gateway serve` child on a loopback port.
+pub struct GatewayProcess {
+    pub child: Child,
+    pub base: String,
+    pub port: u16,
+    binary: PathBuf,
+    data_dir: PathBuf,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+}
+
+/// A free loopback port (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+impl GatewayProcess {
+    /// Starts `binary serve` with data under `data_dir`; `env` adds
+    /// `WKG_GATEWAY_*` settings. Waits until `/v2/` answers.
+    pub fn start(binary: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_on(
+            PathBuf::from(binary),
+            data_dir.to_path_buf(),
+            free_port(),
+            env,
+        )
+    }
+
+    fn start_on(binary: PathBuf, data_dir: PathBuf, port: u16, env: Vec<(String, String)>) -> Self {
+        let log = data_dir.join(format!("gateway-{port}-{}.log", std::process::id()));
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let child = Command::new(&binary)
+            .arg("serve")
+            .env("WKG_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("WKG_GATEWAY_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            binary,
+            data_dir,
+            env,
+            log,
+        };
+        process.wait_ready();
+        process
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "gateway exited early with {status}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "gateway did not start listening within 60 s; log:\n{}",
+            self.log_text()
+        );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends a signal (e.g. "TERM", "KILL") with the system `kill` command.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gateway did not exit within {timeout:?}; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILLs the process and starts it again on the same port and data.
+    pub fn kill_and_restart(mut self) -> Self {
+        self.signal("KILL");
+        self.wait_exit(Duration::from_secs(10));
+        Self::start_on(
+            self.binary.clone(),
+            self.data_dir.clone(),
+            self.port,
+            std::mem::take(&mut self.env),
+        )
+    }
+
+    /// Stops it with SIGTERM and starts it again on the same port and data.
+    pub fn restart(mut self) -> Self {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(30));
+        assert!(
+            status.success(),
+            "graceful stop exited with {status}; log:\n{}",
+            self.log_text()
+        );
+        Self::start_on(
+            self.binary.clone(),
+            self.data_dir.clone(),
+            self.port,
+            std::mem::take(&mut self.env),
+        )
+    }
+
+    /// Peak resident memory of the process so far, from /proc (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM line");
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM value");
+        kb * 1024
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

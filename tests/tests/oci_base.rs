@@ -1,0 +1,106 @@
+//! `/v2/` and the answers for anything that is not an endpoint.
+
+use integration_tests::{TestApp, assert_error};
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn api_version_check() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/v2/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["docker-distribution-api-version"],
+        "registry/2.0"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    let head = app.client.head(app.url("/v2/")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let bare = app.client.get(app.url("/v2")).send().await.unwrap();
+    assert_error(bare, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_methods_get_oci_errors() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(app.url("/v2/repo/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    let response = app
+        .client
+        .post(app.url("/v2/repo/tags/list"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    let response = app
+        .client
+        .patch(app.url("/v2/repo/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    let response = app.client.get(app.url("/elsewhere")).send().await.unwrap();
+    assert_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+}
+
+#[tokio::test]
+async fn malformed_requests_never_get_5xx() {
+    let app = TestApp::spawn().await;
+    let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let cases: Vec<(reqwest::Method, String)> = vec![
+        (reqwest::Method::GET, "/v2/UPPER/tags/list".into()),
+        (reqwest::Method::GET, "/v2/a%2Fb/tags/list".into()),
+        (reqwest::Method::GET, "/v2/a/blobs/sha256:zz".into()),
+        (reqwest::Method::GET, "/v2/a/blobs/md5:abc".into()),
+        (reqwest::Method::GET, "/v2/a/manifests/..bad".into()),
+        (reqwest::Method::GET, "/v2/a/manifests/sha256:".into()),
+        (reqwest::Method::GET, "/v2/a/tags/list?n=-1".into()),
+        (reqwest::Method::GET, "/v2/a/tags/list?n=abc".into()),
+        (reqwest::Method::GET, "/v2/_catalog?n=x".into()),
+        (
+            reqwest::Method::GET,
+            "/v2/a/blobs/uploads/not-a-uuid".into(),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/v2/a/blobs/uploads/00000000-0000-0000-0000-000000000000".into(),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/v2/a/blobs/uploads/zzz?digest=sha256:1".into(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v2/a/blobs/uploads/?digest=nope".into(),
+        ),
+        (reqwest::Method::GET, "/v2/a/referrers/bad".into()),
+        (reqwest::Method::DELETE, "/v2/a/blobs/sha256:1".into()),
+        (
+            reqwest::Method::GET,
+            format!("/v2/{}/tags/list", "a".repeat(300)),
+        ),
+        (reqwest::Method::GET, "/v2//tags/list".into()),
+    ];
+    for (method, path) in cases {
+        let response = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_client_error(), "{method} {path} gave {status}");
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(
+            body["errors"][0]["code"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+}
