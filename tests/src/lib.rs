@@ -25,6 +25,12 @@ pub fn install_crypto() {
     });
 }
 
+/// A plain HTTP client (with the crypto provider installed first).
+pub fn http_client() -> Client {
+    install_crypto();
+    Client::builder().build().expect("http client")
+}
+
 /// A gateway served in-process on an ephemeral loopback port, with its own
 /// temporary data directory. Stopped when dropped.
 pub struct TestApp {
@@ -57,11 +63,10 @@ impl TestApp {
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
-        install_crypto();
         Self {
             base: format!("http://{addr}"),
             authority: addr.to_string(),
-            client: Client::builder().build().expect("http client"),
+            client: http_client(),
             data,
             stop: Some(stop),
             task: Some(task),

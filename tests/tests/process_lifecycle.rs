@@ -1,0 +1,333 @@
+//! What only a real process shows: uploads that survive restarts and a
+//! SIGKILL mid-PATCH, graceful shutdown, start-up config errors, and the
+//! purge of abandoned uploads.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use integration_tests::{GatewayProcess, fixtures, http_client, sha256_digest};
+use reqwest::{Client, StatusCode};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
+
+async fn start_upload(client: &Client, base: &str, repo: &str) -> String {
+    let response = client
+        .post(format!("{base}/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn upload_range(client: &Client, base: &str, location: &str) -> String {
+    let response = client
+        .get(format!("{base}{location}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::NO_CONTENT,
+        "upload status after restart"
+    );
+    response.headers()["range"].to_str().unwrap().to_string()
+}
+
+async fn patch(
+    client: &Client,
+    base: &str,
+    location: &str,
+    start: usize,
+    bytes: &[u8],
+) -> StatusCode {
+    client
+        .patch(format!("{base}{location}"))
+        .header(
+            "content-range",
+            format!("{start}-{}", start + bytes.len() - 1),
+        )
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn finish_and_verify(
+    client: &Client,
+    base: &str,
+    location: &str,
+    repo: &str,
+    content: &[u8],
+) {
+    let digest = sha256_digest(content);
+    let put = client
+        .put(format!("{base}{location}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        put.status(),
+        StatusCode::CREATED,
+        "{}",
+        put.text().await.unwrap()
+    );
+    let get = client
+        .get(format!("{base}/v2/{repo}/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::OK);
+    assert!(
+        get.bytes().await.unwrap().as_ref() == content,
+        "blob content after resume"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chunked_upload_resumes_after_graceful_restart() {
+    let data = TempDir::new().unwrap();
+    let client = http_client();
+    let content = fixtures::pseudo_random(3 * 1024 * 1024, 11);
+    let gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    let location = start_upload(&client, &gateway.base, "resume/graceful").await;
+    assert_eq!(
+        patch(&client, &gateway.base, &location, 0, &content[..1_000_000]).await,
+        StatusCode::ACCEPTED
+    );
+
+    let gateway = gateway.restart();
+    assert_eq!(
+        upload_range(&client, &gateway.base, &location).await,
+        "0-999999"
+    );
+    assert_eq!(
+        patch(
+            &client,
+            &gateway.base,
+            &location,
+            1_000_000,
+            &content[1_000_000..]
+        )
+        .await,
+        StatusCode::ACCEPTED
+    );
+    finish_and_verify(
+        &client,
+        &gateway.base,
+        &location,
+        "resume/graceful",
+        &content,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chunked_upload_resumes_after_sigkill_during_patch() {
+    let data = TempDir::new().unwrap();
+    let client = http_client();
+    let content = fixtures::pseudo_random(4 * 1024 * 1024, 12);
+    let gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    let location = start_upload(&client, &gateway.base, "resume/killed").await;
+    assert_eq!(
+        patch(&client, &gateway.base, &location, 0, &content[..2_000_000]).await,
+        StatusCode::ACCEPTED
+    );
+
+    // A PATCH that sends half its bytes, then hangs until the gateway dies.
+    let (_hold, held) = tokio::sync::oneshot::channel::<()>();
+    let first_half = Bytes::copy_from_slice(&content[2_000_000..3_000_000]);
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(first_half) })
+        .chain(futures::stream::once(async move {
+            let _ = held.await;
+            Err(std::io::Error::other("never sent"))
+        }))
+        .boxed();
+    let url = format!("{}{location}", gateway.base);
+    let last_byte = content.len() - 1;
+    let hanging = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .patch(url)
+                .header("content-range", format!("2000000-{last_byte}"))
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let gateway = gateway.kill_and_restart();
+    assert!(
+        hanging.await.unwrap().is_err(),
+        "the interrupted PATCH cannot have succeeded"
+    );
+
+    // Only the bytes acknowledged before the kill count.
+    assert_eq!(
+        upload_range(&client, &gateway.base, &location).await,
+        "0-1999999"
+    );
+    assert_eq!(
+        patch(
+            &client,
+            &gateway.base,
+            &location,
+            2_000_000,
+            &content[2_000_000..]
+        )
+        .await,
+        StatusCode::ACCEPTED
+    );
+    finish_and_verify(&client, &gateway.base, &location, "resume/killed", &content).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let data = TempDir::new().unwrap();
+    let client = http_client();
+    let mut gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    let location = start_upload(&client, &gateway.base, "shutdown").await;
+
+    // A PATCH whose second half is sent only after SIGTERM arrives.
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let body = futures::stream::once(async {
+        Ok::<_, std::io::Error>(Bytes::from_static(b"first half, "))
+    })
+    .chain(futures::stream::once(async move {
+        let _ = released.await;
+        Ok(Bytes::from_static(b"second half"))
+    }))
+    .boxed();
+    let url = format!("{}{location}", gateway.base);
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .patch(url)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gateway.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.send(()).unwrap();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.headers()["range"], "0-22");
+    let status = gateway.wait_exit(Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        gateway.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_gateway_exits_on_sigterm_and_sigint() {
+    for signal in ["TERM", "INT"] {
+        let data = TempDir::new().unwrap();
+        let mut gateway = GatewayProcess::start(BIN, data.path(), &[]);
+        gateway.signal(signal);
+        let status = gateway.wait_exit(Duration::from_secs(10));
+        assert!(status.success(), "SIG{signal}: {status}");
+        assert!(
+            gateway.log_text().contains("wkg-gateway stopped"),
+            "{}",
+            gateway.log_text()
+        );
+    }
+}
+
+#[test]
+fn invalid_config_fails_at_start_naming_the_key() {
+    let data = TempDir::new().unwrap();
+    let config = data.path().join("gateway.toml");
+    let cases: [(&str, &[(&str, &str)], &str); 4] = [
+        ("listen = \"not an address\"\n", &[], "`listen`"),
+        (
+            "[uploads]\nmax_age = \"forever\"\n",
+            &[],
+            "`uploads.max_age`",
+        ),
+        ("listen = \"0.0.0.0:8080\"\n", &[], "`public_url`"),
+        (
+            "",
+            &[("WKG_GATEWAY_DATABASE__URL", "mysql://db")],
+            "`database.url`",
+        ),
+    ];
+    for (toml, env, key) in cases {
+        std::fs::write(&config, toml).unwrap();
+        let output = std::process::Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("WKG_GATEWAY_DATA_DIR", data.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{toml}: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{toml}: stderr should name {key}: {stderr}"
+        );
+    }
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--config", "/nonexistent/gw.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/gw.toml"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abandoned_uploads_are_purged() {
+    let data = TempDir::new().unwrap();
+    let client = http_client();
+    let gateway = GatewayProcess::start(
+        BIN,
+        data.path(),
+        &[
+            ("WKG_GATEWAY_UPLOADS__MAX_AGE", "1s"),
+            ("WKG_GATEWAY_UPLOADS__PURGE_INTERVAL", "200ms"),
+        ],
+    );
+    let location = start_upload(&client, &gateway.base, "purge").await;
+    assert_eq!(
+        patch(&client, &gateway.base, &location, 0, b"staged bytes").await,
+        StatusCode::ACCEPTED
+    );
+    let upload_id = location.rsplit('/').next().unwrap().to_string();
+    let staged = data.path().join("blobs/uploads").join(&upload_id);
+    assert!(staged.exists(), "chunk staged on disk");
+    let mut purged = false;
+    for _ in 0..300 {
+        let status = client
+            .get(format!("{}{location}", gateway.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == StatusCode::NOT_FOUND {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        purged,
+        "session still present; log:\n{}",
+        gateway.log_text()
+    );
+    let leftovers = std::fs::read_dir(&staged).map_or(0, |entries| entries.count());
+    assert_eq!(leftovers, 0, "staged bytes removed");
+}
