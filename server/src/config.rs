@@ -400,6 +400,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let config =
+            Config::from_toml_str(include_str!("../../deploy/config.example.toml")).unwrap();
+        assert_eq!(config.uploads.max_age, Duration::from_secs(24 * 3600));
+    }
+
+    #[test]
     fn environment_overrides_file() {
         let mut table: toml::Table = "listen = \"127.0.0.1:1\"".parse().unwrap();
         apply_env(

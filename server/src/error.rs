@@ -55,37 +55,48 @@ impl ErrorCode {
     }
 }
 
-/// An error on its way to the client.
+/// An error on its way to the client (boxed: errors are rare, results common).
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: ErrorCode,
-    pub message: String,
-    pub detail: Option<serde_json::Value>,
-    pub headers: HeaderMap,
+pub struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug)]
+struct ErrorParts {
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+    detail: Option<serde_json::Value>,
+    headers: HeaderMap,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorParts {
             status,
             code,
             message: message.into(),
             detail: None,
             headers: HeaderMap::new(),
-        }
+        }))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail);
+        self.0.detail = Some(detail);
         self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
         if let Ok(value) = HeaderValue::from_str(value) {
-            self.headers.insert(name, value);
+            self.0.headers.insert(name, value);
         }
         self
     }
@@ -121,12 +132,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(detail) = self.detail {
+        let ErrorParts {
+            status,
+            code,
+            message,
+            detail,
+            headers,
+        } = *self.0;
+        let mut error = json!({ "code": code.as_str(), "message": message });
+        if let Some(detail) = detail {
             error["detail"] = detail;
         }
-        let mut response = (self.status, axum::Json(json!({ "errors": [error] }))).into_response();
-        response.headers_mut().extend(self.headers);
+        let mut response = (status, axum::Json(json!({ "errors": [error] }))).into_response();
+        response.headers_mut().extend(headers);
         response
     }
 }

@@ -37,12 +37,11 @@ fn fold_repository_name(path: &str) -> Option<String> {
     // How many trailing segments form the endpoint.
     let endpoint_len = if n >= 4 && segments[n - 3] == "blobs" && segments[n - 2] == "uploads" {
         3 // blobs/uploads/<id or empty>
-    } else if n >= 3 && segments[n - 2] == "blobs" && segments[n - 1] == "uploads" {
-        2 // blobs/uploads (no trailing slash)
-    } else if n >= 3 && matches!(segments[n - 2], "blobs" | "manifests" | "referrers") {
-        2
-    } else if n >= 3 && segments[n - 2] == "tags" && segments[n - 1] == "list" {
-        2
+    } else if n >= 3
+        && (matches!(segments[n - 2], "blobs" | "manifests" | "referrers")
+            || (segments[n - 2] == "tags" && segments[n - 1] == "list"))
+    {
+        2 // blobs/<digest>, blobs/uploads, manifests/<ref>, referrers/<digest>, tags/list
     } else {
         return None;
     };

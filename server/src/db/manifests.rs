@@ -182,7 +182,8 @@ impl Db {
         subject: &str,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Referrer>> {
-        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+        type Row = (String, String, Option<String>, i64, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT digest, media_type, artifact_type, size, annotations FROM manifests \
              WHERE repository = $1 AND subject = $2 AND (CAST($3 AS TEXT) IS NULL OR artifact_type = $3) \
              ORDER BY digest",
