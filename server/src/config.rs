@@ -39,6 +39,14 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub uploads: UploadConfig,
     pub server: ServerConfig,
+    pub registry: RegistryConfig,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RegistryConfig {
+    /// Prepended to `ns/name` to form OCI repository names; empty, or ending
+    /// in `/` (e.g. `webassembly/`). Advertised in registry.json.
+    pub namespace_prefix: String,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +92,14 @@ struct RawConfig {
     uploads: RawUploads,
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    registry: RawRegistry,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    namespace_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +242,11 @@ impl Config {
         let server = ServerConfig {
             shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
         };
+        let registry = RegistryConfig {
+            namespace_prefix: parse_namespace_prefix(
+                raw.registry.namespace_prefix.unwrap_or_default(),
+            )?,
+        };
         Ok(Self {
             listen,
             public_url,
@@ -234,6 +255,7 @@ impl Config {
             database,
             uploads,
             server,
+            registry,
         })
     }
 }
@@ -256,6 +278,25 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+fn parse_namespace_prefix(prefix: String) -> Result<String, ConfigError> {
+    if prefix.is_empty() {
+        return Ok(prefix);
+    }
+    let valid = prefix
+        .strip_suffix('/')
+        .is_some_and(|path| crate::names::RepoName::parse(path).is_ok());
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError::key(
+            "registry.namespace_prefix",
+            format!(
+                "{prefix:?} must be lowercase repository path components ending in '/', like \"webassembly/\""
+            ),
+        ))
+    }
 }
 
 fn parse_storage_url(text: Option<String>, data_dir: &Path) -> Result<Url, ConfigError> {
@@ -388,6 +429,14 @@ mod tests {
             (
                 "[database]\nmax_connections = \"many\"",
                 "`database.max_connections`",
+            ),
+            (
+                "[registry]\nnamespace_prefix = \"NoSlash\"",
+                "`registry.namespace_prefix`",
+            ),
+            (
+                "[registry]\nnamespace_prefix = \"a//\"",
+                "`registry.namespace_prefix`",
             ),
         ] {
             let err = Config::from_toml_str(text).unwrap_err().to_string();

@@ -10,6 +10,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
+use crate::api::well_known;
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 
@@ -18,6 +19,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The gateway's HTTP service. Tests serve exactly this.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
+        .route(
+            "/.well-known/wasm-pkg/registry.json",
+            get(well_known::registry_json),
+        )
         .route("/v2/", get(base::check))
         .route("/v2/_catalog", get(catalog::list))
         .route(

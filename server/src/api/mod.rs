@@ -1,3 +1,4 @@
 //! HTTP handlers, one module per API area.
 
 pub mod oci;
+pub mod well_known;
