@@ -40,6 +40,16 @@ pub struct Config {
     pub uploads: UploadConfig,
     pub server: ServerConfig,
     pub registry: RegistryConfig,
+    pub packages: PackagesConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct PackagesConfig {
+    /// Wasm layers up to this size are fully validated (and later indexed);
+    /// larger ones only get their header checked.
+    pub parse_size_limit: u64,
+    /// Validation of one layer is abandoned after this long.
+    pub parse_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,6 +104,15 @@ struct RawConfig {
     server: RawServer,
     #[serde(default)]
     registry: RawRegistry,
+    #[serde(default)]
+    packages: RawPackages,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPackages {
+    parse_size_limit: Option<StringOr<u64>>,
+    parse_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -247,6 +266,14 @@ impl Config {
                 raw.registry.namespace_prefix.unwrap_or_default(),
             )?,
         };
+        let packages = PackagesConfig {
+            parse_size_limit: match raw.packages.parse_size_limit {
+                Some(StringOr::Value(bytes)) => bytes,
+                Some(StringOr::Text(text)) => byte_size("packages.parse_size_limit", &text)?,
+                None => 64 * 1024 * 1024,
+            },
+            parse_timeout: duration("packages.parse_timeout", raw.packages.parse_timeout, "10s")?,
+        };
         Ok(Self {
             listen,
             public_url,
@@ -256,6 +283,7 @@ impl Config {
             uploads,
             server,
             registry,
+            packages,
         })
     }
 }
@@ -356,6 +384,28 @@ fn duration(key: &str, text: Option<String>, default: &str) -> Result<Duration, 
     })
 }
 
+/// `1048576`, `512KiB`, `64MiB`, `1GiB` (also KB/MB/GB as binary units).
+fn byte_size(key: &str, text: &str) -> Result<u64, ConfigError> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| multiplier > 0)
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| ConfigError::key(key, format!("{text:?} is not a size like \"64MiB\"")))
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -405,6 +455,9 @@ mod tests {
         assert!(config.storage.url.as_str().ends_with("/data/blobs/"));
         assert!(config.database.url.starts_with("sqlite:///"));
         assert_eq!(config.server.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(config.packages.parse_size_limit, 64 * 1024 * 1024);
+        assert_eq!(byte_size("k", "512KiB").unwrap(), 512 * 1024);
+        assert_eq!(byte_size("k", "7").unwrap(), 7);
     }
 
     #[test]
@@ -437,6 +490,10 @@ mod tests {
             (
                 "[registry]\nnamespace_prefix = \"a//\"",
                 "`registry.namespace_prefix`",
+            ),
+            (
+                "[packages]\nparse_size_limit = \"lots\"",
+                "`packages.parse_size_limit`",
             ),
         ] {
             let err = Config::from_toml_str(text).unwrap_err().to_string();

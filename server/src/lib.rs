@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod maintenance;
 pub mod names;
+pub mod packages;
 pub mod registry;
 pub mod router;
 pub mod server;

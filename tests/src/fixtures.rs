@@ -18,6 +18,11 @@ pub fn component() -> Vec<u8> {
     .expect("valid component text")
 }
 
+/// Config media type of plain (non-Wasm) test artifacts.
+pub const ARTIFACT_CONFIG: &str = "application/vnd.example.config.v1+json";
+/// Layer media type of plain test artifacts.
+pub const ARTIFACT_LAYER: &str = "application/vnd.example.data.v1";
+
 /// An OCI image manifest in the shape upstream wkg publishes.
 pub fn wasm_manifest(
     config_digest: &str,
@@ -26,12 +31,45 @@ pub fn wasm_manifest(
     layer_size: usize,
     subject: Option<(&str, usize)>,
 ) -> Vec<u8> {
+    image_manifest(
+        WASM_CONFIG,
+        WASM_LAYER,
+        (config_digest, config_size),
+        (layer_digest, layer_size),
+        subject,
+    )
+}
+
+/// A plain OCI artifact manifest (not a Wasm package): any layer bytes go.
+pub fn artifact_manifest(
+    config_digest: &str,
+    config_size: usize,
+    layer_digest: &str,
+    layer_size: usize,
+    subject: Option<(&str, usize)>,
+) -> Vec<u8> {
+    image_manifest(
+        ARTIFACT_CONFIG,
+        ARTIFACT_LAYER,
+        (config_digest, config_size),
+        (layer_digest, layer_size),
+        subject,
+    )
+}
+
+fn image_manifest(
+    config_type: &str,
+    layer_type: &str,
+    (config_digest, config_size): (&str, usize),
+    (layer_digest, layer_size): (&str, usize),
+    subject: Option<(&str, usize)>,
+) -> Vec<u8> {
     let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": { "mediaType": WASM_CONFIG, "digest": config_digest, "size": config_size },
+        "config": { "mediaType": config_type, "digest": config_digest, "size": config_size },
         "layers": [{
-            "mediaType": WASM_LAYER,
+            "mediaType": layer_type,
             "digest": layer_digest,
             "size": layer_size,
             "annotations": { "org.opencontainers.image.title": "component.wasm" }

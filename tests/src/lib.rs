@@ -123,13 +123,13 @@ impl TestApp {
             .expect("put manifest")
     }
 
-    /// Pushes a small Wasm-package-shaped artifact (config + one layer +
-    /// manifest) under `tag`, returning the manifest's digest and bytes.
+    /// Pushes a small plain OCI artifact (config + one layer + manifest)
+    /// under `tag`, returning the manifest's digest and bytes.
     pub async fn push_artifact(&self, repo: &str, tag: &str, layer: &[u8]) -> (String, Vec<u8>) {
-        let config = br#"{"architecture":"wasm","os":"wasip2"}"#;
+        let config = br#"{"kind":"example"}"#;
         let config_digest = self.push_blob(repo, config).await;
         let layer_digest = self.push_blob(repo, layer).await;
-        let manifest = fixtures::wasm_manifest(
+        let manifest = fixtures::artifact_manifest(
             &config_digest,
             config.len(),
             &layer_digest,
@@ -146,6 +146,41 @@ impl TestApp {
             response.text().await.unwrap_or_default()
         );
         (sha256_digest(&manifest), manifest)
+    }
+}
+
+impl TestApp {
+    /// Publishes Wasm bytes as a Wasm package version the way upstream wkg
+    /// does (its config records a `created` time, so republishing the same
+    /// bytes yields a new manifest). Returns the response and the manifest.
+    pub async fn publish_wasm(
+        &self,
+        repo: &str,
+        tag: &str,
+        wasm: &[u8],
+        created: &str,
+    ) -> (Response, Vec<u8>) {
+        let config = serde_json::to_vec(&serde_json::json!({
+            "created": created,
+            "architecture": "wasm",
+            "os": "wasip2",
+            "layerDigests": [sha256_digest(wasm)],
+        }))
+        .expect("config json");
+        let config_digest = self.push_blob(repo, &config).await;
+        let layer_digest = self.push_blob(repo, wasm).await;
+        let manifest = fixtures::wasm_manifest(
+            &config_digest,
+            config.len(),
+            &layer_digest,
+            wasm.len(),
+            None,
+        );
+        (
+            self.put_manifest(repo, tag, fixtures::OCI_MANIFEST, &manifest)
+                .await,
+            manifest,
+        )
     }
 }
 

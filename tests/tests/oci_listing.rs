@@ -103,7 +103,7 @@ async fn referrers_list_and_filter() {
     assert_eq!(put.headers()["oci-subject"], subject.as_str());
 
     // A referrer without artifactType: its config media type stands in.
-    let sbom = fixtures::wasm_manifest(
+    let sbom = fixtures::artifact_manifest(
         &empty,
         2,
         &sig_layer,
@@ -142,7 +142,7 @@ async fn referrers_list_and_filter() {
         .iter()
         .find(|e| e["digest"] == sha256_digest(&sbom))
         .unwrap();
-    assert_eq!(other["artifactType"], fixtures::WASM_CONFIG);
+    assert_eq!(other["artifactType"], fixtures::ARTIFACT_CONFIG);
 
     let response = app
         .client

@@ -287,7 +287,7 @@ async fn concurrent_pushes_of_the_same_tag() {
     let mut manifests = Vec::new();
     for i in 0..8u8 {
         let layer = app.push_blob("repo", &[i; 16]).await;
-        manifests.push(fixtures::wasm_manifest(&config, 2, &layer, 16, None));
+        manifests.push(fixtures::artifact_manifest(&config, 2, &layer, 16, None));
     }
     let mut pushes = Vec::new();
     for manifest in manifests.clone() {

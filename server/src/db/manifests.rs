@@ -1,6 +1,7 @@
 //! The `manifests` and `manifest_references` tables. Manifest bytes live
 //! here, byte-exact, so publishing a manifest and its tag is one transaction.
 
+use super::packages::{VersionClaim, VersionConflict, claim_version, tombstone_manifest};
 use super::repositories::ensure_repository;
 use super::{Db, Result, now_millis};
 
@@ -39,11 +40,25 @@ pub struct Referrer {
 
 impl Db {
     /// Stores a manifest (idempotent: same digest, same bytes) and points
-    /// `tag` at it.
-    pub async fn put_manifest(&self, manifest: &NewManifest<'_>, tag: Option<&str>) -> Result<()> {
+    /// `tag` at it. With a version claim, the tag is a Wasm package version:
+    /// if that version is pinned to other content, nothing is written and
+    /// the conflict is returned.
+    pub async fn put_manifest(
+        &self,
+        manifest: &NewManifest<'_>,
+        tag: Option<&str>,
+        version: Option<VersionClaim<'_>>,
+    ) -> Result<Option<VersionConflict>> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         ensure_repository(&mut tx, manifest.repository).await?;
+        if let Some(claim) = version
+            && let Some(conflict) =
+                claim_version(&mut tx, manifest.repository, manifest.digest, claim).await?
+        {
+            tx.rollback().await?;
+            return Ok(Some(conflict));
+        }
         sqlx::query(
             "INSERT INTO manifests (repository, digest, media_type, artifact_type, subject, \
              annotations, size, content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -86,7 +101,7 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(None)
     }
 
     pub async fn get_manifest(
@@ -149,6 +164,7 @@ impl Db {
         .bind(digest)
         .execute(&mut *tx)
         .await?;
+        tombstone_manifest(&mut tx, repository, digest).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }

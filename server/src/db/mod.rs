@@ -6,6 +6,7 @@
 
 mod blobs;
 mod manifests;
+mod packages;
 mod repositories;
 mod tags;
 mod uploads;
@@ -17,6 +18,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use manifests::{ManifestRecord, NewManifest, Referrer};
+pub use packages::{VersionClaim, VersionConflict};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
 
 use crate::config::DatabaseConfig;

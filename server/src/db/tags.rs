@@ -1,5 +1,6 @@
 //! The `tags` table: mutable names pointing at manifest digests.
 
+use super::packages::tombstone_tag;
 use super::{Db, Result};
 
 impl Db {
@@ -21,13 +22,19 @@ impl Db {
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
-    /// Removes a tag (the manifest stays). Returns false when it did not exist.
+    /// Removes a tag (the manifest stays); a package version it served
+    /// becomes a tombstone. Returns false when the tag did not exist.
     pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM tags WHERE repository = $1 AND name = $2")
             .bind(repository)
             .bind(tag)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() > 0 {
+            tombstone_tag(&mut tx, repository, tag).await?;
+        }
+        tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
 }

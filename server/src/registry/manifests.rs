@@ -25,8 +25,30 @@ pub struct ManifestFacts {
     pub annotations: Option<String>,
     /// Blobs that must exist in the repository (config and layers).
     pub blobs: Vec<String>,
+    /// The config descriptor of an image manifest.
+    pub config: Option<BlobFacts>,
+    /// The layer descriptors of an image manifest.
+    pub layers: Vec<BlobFacts>,
     /// Manifests that must exist in the repository (index entries).
     pub manifests: Vec<String>,
+}
+
+/// One descriptor of an image manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobFacts {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+impl From<&Descriptor> for BlobFacts {
+    fn from(descriptor: &Descriptor) -> Self {
+        Self {
+            media_type: descriptor.media_type().to_string(),
+            digest: descriptor.digest().to_string(),
+            size: descriptor.size(),
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -101,6 +123,8 @@ fn image_manifest(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiErr
         subject: subject_digest(manifest.subject().as_ref()),
         annotations: annotations_json(manifest.annotations().as_ref()),
         blobs,
+        config: Some(manifest.config().into()),
+        layers: manifest.layers().iter().map(BlobFacts::from).collect(),
         manifests: Vec::new(),
     })
 }
@@ -114,6 +138,8 @@ fn image_index(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiError>
         subject: subject_digest(index.subject().as_ref()),
         annotations: annotations_json(index.annotations().as_ref()),
         blobs: Vec::new(),
+        config: None,
+        layers: Vec::new(),
         manifests: index
             .manifests()
             .iter()

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{DOCKER_CONTENT_DIGEST, OCI_SUBJECT, repo, set};
 use crate::app::AppState;
-use crate::db::{ManifestRecord, NewManifest};
+use crate::db::{ManifestRecord, NewManifest, VersionClaim, VersionConflict};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
@@ -121,6 +121,7 @@ pub async fn put(
         .with_detail(json!({ "missing": missing })));
     }
 
+    let package = crate::packages::check_manifest(&app, &facts).await?;
     let digest_text = digest.to_string();
     let mut references: Vec<(String, &'static str)> =
         facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
@@ -139,7 +140,16 @@ pub async fn put(
         Reference::Tag(tag) => Some(tag.as_str()),
         Reference::Digest(_) => None,
     };
-    app.db.put_manifest(&manifest, tag).await?;
+    // A semver tag is a package version: pinned to its Wasm content forever.
+    let claim = tag
+        .filter(|t| semver::Version::parse(t).is_ok())
+        .map(|version| VersionClaim {
+            version,
+            layer_digest: package.as_ref().map(|p| p.layer.digest.as_str()),
+        });
+    if let Some(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
+        return Err(version_taken(&repo, &conflict));
+    }
 
     let mut headers = HeaderMap::new();
     set(
@@ -153,6 +163,29 @@ pub async fn put(
         set(&mut headers, OCI_SUBJECT, subject);
     }
     Ok((StatusCode::CREATED, headers).into_response())
+}
+
+fn version_taken(repo: &RepoName, conflict: &VersionConflict) -> ApiError {
+    let state = if conflict.deleted {
+        "was published and then deleted"
+    } else {
+        "is already published"
+    };
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::Denied,
+        format!(
+            "version {} of {repo} {state} with Wasm content {} (manifest {}); published versions \
+             are immutable, so it can only ever hold that content: publish a new version instead",
+            conflict.version, conflict.layer_digest, conflict.manifest_digest
+        ),
+    )
+    .with_detail(json!({
+        "version": conflict.version,
+        "layerDigest": conflict.layer_digest,
+        "manifestDigest": conflict.manifest_digest,
+        "deleted": conflict.deleted,
+    }))
 }
 
 /// Reads a manifest body, refusing anything over [`MAX_MANIFEST_BYTES`]
