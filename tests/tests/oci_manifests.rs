@@ -79,6 +79,28 @@ async fn push_pull_by_tag_and_digest_byte_exact() {
 }
 
 #[tokio::test]
+async fn push_and_pull_by_sha512_digest() {
+    use sha2::{Digest as _, Sha512};
+    let app = TestApp::spawn().await;
+    let (_, manifest) = app.push_artifact("repo", "v1", b"layer").await;
+    let digest = format!("sha512:{}", hex::encode(Sha512::digest(&manifest)));
+    let put = app
+        .put_manifest("repo", &digest, OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert_eq!(put.headers()["docker-content-digest"], digest.as_str());
+    let get = app
+        .client
+        .get(app.url(&format!("/v2/repo/manifests/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::OK);
+    assert_eq!(get.headers()["docker-content-digest"], digest.as_str());
+    assert_eq!(get.bytes().await.unwrap().as_ref(), manifest.as_slice());
+}
+
+#[tokio::test]
 async fn docker_media_types_and_indexes() {
     let app = TestApp::spawn().await;
     let config = app.push_blob("img", b"{}").await;

@@ -232,6 +232,59 @@ async fn sigterm_lets_in_flight_requests_finish() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn requests_outliving_the_grace_period_are_cut_off() {
+    let data = TempDir::new().unwrap();
+    let client = http_client();
+    let mut gateway = GatewayProcess::start(
+        BIN,
+        data.path(),
+        &[("WKG_GATEWAY_SERVER__SHUTDOWN_GRACE", "1s")],
+    );
+    let location = start_upload(&client, &gateway.base, "grace").await;
+    // A body that never finishes.
+    let (_never, never) = tokio::sync::oneshot::channel::<()>();
+    let body =
+        futures::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"partial")) })
+            .chain(futures::stream::once(async move {
+                let _ = never.await;
+                Ok(Bytes::new())
+            }))
+            .boxed();
+    let url = format!("{}{location}", gateway.base);
+    let stuck = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .patch(url)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gateway.signal("TERM");
+    let status = gateway.wait_exit(Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        gateway.log_text()
+    );
+    assert!(
+        gateway.log_text().contains("grace period over"),
+        "{}",
+        gateway.log_text()
+    );
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the stuck request was cut off"
+    );
+
+    // Nothing of the cut-off chunk became part of the upload.
+    let gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    assert_eq!(upload_range(&client, &gateway.base, &location).await, "0-0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn idle_gateway_exits_on_sigterm_and_sigint() {
     for signal in ["TERM", "INT"] {
         let data = TempDir::new().unwrap();
