@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -16,36 +16,47 @@ use crate::extract::rewrite_oci_path;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The gateway's HTTP service. Tests serve exactly this.
-pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route(
+/// Every route: its path template (the syntax openapi.yaml uses too) and
+/// its handlers.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        (
             "/.well-known/wasm-pkg/registry.json",
             get(well_known::registry_json),
-        )
-        .route("/v2/", get(base::check))
-        .route("/v2/_catalog", get(catalog::list))
-        .route(
+        ),
+        ("/v2/", get(base::check)),
+        ("/v2/_catalog", get(catalog::list)),
+        (
             "/v2/{name}/blobs/{digest}",
             get(blobs::get).head(blobs::head).delete(blobs::delete),
-        )
-        .route("/v2/{name}/blobs/uploads/", post(uploads::start))
-        .route(
+        ),
+        ("/v2/{name}/blobs/uploads/", post(uploads::start)),
+        (
             "/v2/{name}/blobs/uploads/{id}",
             get(uploads::status)
                 .patch(uploads::append)
                 .put(uploads::finish)
                 .delete(uploads::cancel),
-        )
-        .route(
+        ),
+        (
             "/v2/{name}/manifests/{reference}",
             get(manifests::get)
                 .head(manifests::head)
                 .put(manifests::put)
                 .delete(manifests::delete),
-        )
-        .route("/v2/{name}/tags/list", get(tags::list))
-        .route("/v2/{name}/referrers/{digest}", get(referrers::list))
+        ),
+        ("/v2/{name}/tags/list", get(tags::list)),
+        ("/v2/{name}/referrers/{digest}", get(referrers::list)),
+    ]
+}
+
+/// The gateway's HTTP service. Tests serve exactly this.
+pub fn router(state: AppState) -> Router {
+    let routes = routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .method_not_allowed_fallback(base::method_not_allowed)
         .fallback(base::not_found)
         // Bodies are streamed (blobs) or read with their own limit (manifests).
@@ -73,4 +84,24 @@ pub fn router(state: AppState) -> Router {
                 HeaderValue::from_static("registry/2.0"),
             )),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// openapi.yaml and the router must list the same paths.
+    #[test]
+    fn openapi_documents_every_route_and_nothing_else() {
+        let spec = include_str!("../../openapi.yaml");
+        let documented: BTreeSet<&str> = spec
+            .lines()
+            .skip_while(|line| *line != "paths:")
+            .take_while(|line| *line != "components:")
+            .filter_map(|line| line.strip_prefix("  ")?.strip_suffix(':'))
+            .filter(|path| path.starts_with('/'))
+            .collect();
+        let served: BTreeSet<&str> = super::routes().into_iter().map(|(path, _)| path).collect();
+        assert_eq!(documented, served, "openapi.yaml paths vs router paths");
+    }
 }
