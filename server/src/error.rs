@@ -29,6 +29,14 @@ pub enum ErrorCode {
     Denied,
     Unsupported,
     TooManyRequests,
+    /// Package API (`/api/`): no such package.
+    PackageUnknown,
+    /// Package API: no such version of a package.
+    VersionUnknown,
+    /// Package API: a query or path parameter is malformed.
+    InvalidParameter,
+    /// Package API: the package has no WIT (core modules, unindexed content).
+    WitUnavailable,
     /// Only ever sent with a 5xx status.
     InternalError,
 }
@@ -50,6 +58,10 @@ impl ErrorCode {
             ErrorCode::Denied => "DENIED",
             ErrorCode::Unsupported => "UNSUPPORTED",
             ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
+            ErrorCode::PackageUnknown => "PACKAGE_UNKNOWN",
+            ErrorCode::VersionUnknown => "VERSION_UNKNOWN",
+            ErrorCode::InvalidParameter => "INVALID_PARAMETER",
+            ErrorCode::WitUnavailable => "WIT_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }

@@ -10,6 +10,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
+use crate::api::packages::{list as package_list, versions as package_versions, yank};
 use crate::api::well_known;
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
@@ -23,6 +24,35 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/.well-known/wasm-pkg/registry.json",
             get(well_known::registry_json),
+        ),
+        ("/api/v1/packages", get(package_list::list)),
+        (
+            "/api/v1/packages/{namespace}/{name}",
+            get(package_versions::package),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/resolve",
+            get(package_versions::resolve),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/{version}",
+            get(package_versions::version),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/{version}/wit",
+            get(package_versions::wit),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/{version}/content",
+            get(package_versions::content),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/{version}/yank",
+            post(yank::yank),
+        ),
+        (
+            "/api/v1/packages/{namespace}/{name}/{version}/unyank",
+            post(yank::unyank),
         ),
         ("/v2/", get(base::check)),
         ("/v2/_catalog", get(catalog::list)),

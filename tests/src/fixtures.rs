@@ -95,3 +95,20 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// A binary WIT package (what `wkg publish` of a `.wit` directory pushes).
+pub fn wit_package(wit: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_source("package.wit", wit).expect("valid WIT");
+    wit_component::encode(&resolve, package, false).expect("encodable WIT package")
+}
+
+/// [`component`] with `wasm-metadata` fields embedded, as `wkg` or
+/// `cargo component` would add them.
+pub fn component_with_metadata(description: &str, licenses: &str) -> Vec<u8> {
+    use wasm_metadata::{AddMetadata, AddMetadataField, Description, Licenses};
+    let mut add = AddMetadata::default();
+    add.description = AddMetadataField::Set(Description::new(description.to_string()));
+    add.licenses = AddMetadataField::Set(Licenses::new(licenses).expect("SPDX expression"));
+    add.to_wasm(&component()).expect("metadata added")
+}

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use futures::StreamExt;
 use integration_tests::{GatewayProcess, fixtures, http_client};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
 

@@ -50,7 +50,6 @@ async fn unknown_endpoints_and_methods_get_oci_errors() {
 #[tokio::test]
 async fn malformed_requests_never_get_5xx() {
     let app = TestApp::spawn().await;
-    let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let cases: Vec<(reqwest::Method, String)> = vec![
         (reqwest::Method::GET, "/v2/UPPER/tags/list".into()),
         (reqwest::Method::GET, "/v2/a%2Fb/tags/list".into()),

@@ -304,7 +304,9 @@ async fn idle_gateway_exits_on_sigterm_and_sigint() {
 fn invalid_config_fails_at_start_naming_the_key() {
     let data = TempDir::new().unwrap();
     let config = data.path().join("gateway.toml");
-    let cases: [(&str, &[(&str, &str)], &str); 4] = [
+    /// (config file, extra environment, key the error must name)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
         ("listen = \"not an address\"\n", &[], "`listen`"),
         (
             "[uploads]\nmax_age = \"forever\"\n",

@@ -1,4 +1,5 @@
 //! HTTP handlers, one module per API area.
 
 pub mod oci;
+pub mod packages;
 pub mod well_known;

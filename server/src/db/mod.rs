@@ -6,6 +6,7 @@
 
 mod blobs;
 mod manifests;
+mod package_index;
 mod packages;
 mod repositories;
 mod tags;
@@ -18,7 +19,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use manifests::{ManifestRecord, NewManifest, Referrer};
-pub use packages::{VersionClaim, VersionConflict};
+pub use package_index::IndexedVersion;
+pub use packages::{VersionClaim, VersionConflict, VersionContent};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
 
 use crate::config::DatabaseConfig;

@@ -6,12 +6,31 @@ use sqlx::AnyConnection;
 use super::{Result, now_millis};
 
 /// A semver tag about to point at a manifest: a Wasm package (with its
-/// layer digest) or anything else (`None`), which may not take over a tag
-/// that is, or was, a package version.
+/// content and index) or anything else (`None`), which may not take over a
+/// tag that is, or was, a package version.
 #[derive(Debug, Clone, Copy)]
 pub struct VersionClaim<'a> {
     pub version: &'a str,
-    pub layer_digest: Option<&'a str>,
+    pub content: Option<&'a VersionContent>,
+}
+
+/// The Wasm content of a version and what the index knows about it. Lists
+/// and objects are JSON text.
+#[derive(Debug, Clone, Default)]
+pub struct VersionContent {
+    pub layer_digest: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub kind: String,
+    pub size: i64,
+    pub annotations: Option<String>,
+    pub metadata: Option<String>,
+    pub wit_package: Option<String>,
+    pub worlds: Option<String>,
+    pub interfaces: Option<String>,
+    pub imports: Option<String>,
+    pub exports: Option<String>,
+    pub wit_text: Option<String>,
 }
 
 /// The content a version is already pinned to, when it is not the claimed one.
@@ -32,31 +51,48 @@ pub(super) async fn claim_version(
     claim: VersionClaim<'_>,
 ) -> Result<Option<VersionConflict>> {
     let now = now_millis();
-    let Some(layer) = claim.layer_digest else {
+    let Some(content) = claim.content else {
         return pinned(conn, repository, claim.version).await;
     };
     sqlx::query(
         "INSERT INTO package_versions (repository, version, layer_digest, manifest_digest, \
-         deleted, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT DO NOTHING",
+         kind, size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(repository)
     .bind(claim.version)
-    .bind(layer)
+    .bind(content.layer_digest.as_str())
     .bind(manifest_digest)
+    .bind(content.kind.as_str())
+    .bind(content.size)
     .bind(now)
     .execute(&mut *conn)
     .await?;
     if let Some(conflict) = pinned(conn, repository, claim.version).await?
-        && conflict.layer_digest != layer
+        && conflict.layer_digest != content.layer_digest
     {
         return Ok(Some(conflict));
     }
     sqlx::query(
-        "UPDATE package_versions SET manifest_digest = $1, deleted = 0, updated_at = $2 \
-         WHERE repository = $3 AND version = $4",
+        "UPDATE package_versions SET manifest_digest = $1, deleted = 0, updated_at = $2, \
+         namespace = $3, name = $4, kind = $5, size = $6, annotations = $7, metadata = $8, \
+         wit_package = $9, worlds = $10, interfaces = $11, imports = $12, exports = $13, \
+         wit_text = $14 WHERE repository = $15 AND version = $16",
     )
     .bind(manifest_digest)
     .bind(now)
+    .bind(content.namespace.as_deref())
+    .bind(content.name.as_deref())
+    .bind(content.kind.as_str())
+    .bind(content.size)
+    .bind(content.annotations.as_deref())
+    .bind(content.metadata.as_deref())
+    .bind(content.wit_package.as_deref())
+    .bind(content.worlds.as_deref())
+    .bind(content.interfaces.as_deref())
+    .bind(content.imports.as_deref())
+    .bind(content.exports.as_deref())
+    .bind(content.wit_text.as_deref())
     .bind(repository)
     .bind(claim.version)
     .execute(&mut *conn)

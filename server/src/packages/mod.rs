@@ -3,12 +3,15 @@
 //! exactly one `application/wasm` layer holding a real component or core
 //! module. Everything else is plain OCI content, stored as pushed.
 
+pub mod inspect;
+pub mod naming;
 pub mod validate;
 
 use futures::StreamExt;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::db::VersionContent;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::registry::manifests::{BlobFacts, ManifestFacts};
@@ -24,7 +27,39 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct WasmPackage {
     pub layer: BlobFacts,
-    pub kind: validate::WasmKind,
+    pub facts: inspect::WasmFacts,
+}
+
+impl WasmPackage {
+    /// The row content that pins and indexes a version of this package.
+    pub fn version_content(
+        &self,
+        app: &App,
+        repository: &str,
+        manifest: &ManifestFacts,
+    ) -> VersionContent {
+        let name = naming::package_name(&app.config.registry.namespace_prefix, repository);
+        let json = |items: &Vec<String>| serde_json::to_string(items).ok();
+        let wit = self.facts.wit.as_ref();
+        let metadata = &self.facts.metadata;
+        VersionContent {
+            layer_digest: self.layer.digest.clone(),
+            namespace: name.as_ref().map(|(ns, _)| ns.clone()),
+            name: name.map(|(_, name)| name),
+            kind: self.facts.kind.to_string(),
+            size: i64::try_from(self.layer.size).unwrap_or(i64::MAX),
+            annotations: manifest.annotations.clone(),
+            metadata: (metadata != &Default::default())
+                .then(|| serde_json::to_string(metadata).ok())
+                .flatten(),
+            wit_package: wit.map(|w| w.package.clone()).filter(|p| !p.is_empty()),
+            worlds: wit.and_then(|w| json(&w.worlds)),
+            interfaces: wit.and_then(|w| json(&w.interfaces)),
+            imports: wit.and_then(|w| json(&w.imports)),
+            exports: wit.and_then(|w| json(&w.exports)),
+            wit_text: wit.map(|w| w.text.clone()).filter(|t| !t.is_empty()),
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -54,10 +89,10 @@ pub async fn check_manifest(app: &App, facts: &ManifestFacts) -> ApiResult<Optio
         )));
     }
     check_config(app, config).await?;
-    let kind = validate::check_layer(app, layer).await?;
+    let facts = validate::check_layer(app, layer).await?;
     Ok(Some(WasmPackage {
         layer: layer.clone(),
-        kind,
+        facts,
     }))
 }
 

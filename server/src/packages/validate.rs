@@ -4,11 +4,13 @@
 //! crash nor stall the request path.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use wasmparser::{Validator, WasmFeatures};
 
-use super::{WasmPackage, invalid, read_blob};
+use super::inspect::{WasmFacts, inspect};
+use super::{invalid, read_blob};
 use crate::app::App;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult};
@@ -50,9 +52,9 @@ pub fn validate_bytes(bytes: &[u8]) -> Result<WasmKind, String> {
     Ok(kind)
 }
 
-/// Checks a stored layer: full validation up to the configured size, the
-/// header beyond it.
-pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmKind> {
+/// Checks a stored layer and learns what it can about it: full validation
+/// and inspection up to the configured size, the header beyond it.
+pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmFacts> {
     let reject = |why: String| {
         invalid(format!(
             "layer {} is not a valid Wasm component or module: {why}",
@@ -62,18 +64,39 @@ pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmKind> {
     let limits = &app.config.packages;
     if layer.size > limits.parse_size_limit {
         let header = read_range(app, &layer.digest, 0..8).await?;
-        return kind_from_header(&header).map_err(reject);
+        let kind = kind_from_header(&header).map_err(reject)?;
+        return Ok(WasmFacts::unindexed(kind));
     }
-    let bytes = read_blob(app, &layer.digest, limits.parse_size_limit).await?;
-    let validation = tokio::task::spawn_blocking(move || validate_bytes(&bytes));
-    match tokio::time::timeout(limits.parse_timeout, validation).await {
-        Ok(Ok(result)) => result.map_err(reject),
-        Ok(Err(join)) => Err(reject(format!("the validator failed ({join})"))),
-        Err(_) => Err(reject(format!(
-            "validation took longer than {:?}",
-            limits.parse_timeout
-        ))),
-    }
+    let bytes = Arc::new(read_blob(app, &layer.digest, limits.parse_size_limit).await?);
+    let validation = tokio::task::spawn_blocking({
+        let bytes = bytes.clone();
+        move || validate_bytes(&bytes)
+    });
+    let kind = match tokio::time::timeout(limits.parse_timeout, validation).await {
+        Ok(Ok(result)) => result.map_err(reject)?,
+        Ok(Err(join)) => return Err(reject(format!("the validator failed ({join})"))),
+        Err(_) => {
+            return Err(reject(format!(
+                "validation took longer than {:?}",
+                limits.parse_timeout
+            )));
+        }
+    };
+    // Valid: from here on a problem only costs the index its WIT.
+    let inspection = tokio::task::spawn_blocking(move || inspect(&bytes, kind));
+    Ok(
+        match tokio::time::timeout(limits.parse_timeout, inspection).await {
+            Ok(Ok(facts)) => facts,
+            Ok(Err(join)) => {
+                tracing::warn!(layer = %layer.digest, error = %join, "inspecting a Wasm layer failed");
+                WasmFacts::unindexed(kind)
+            }
+            Err(_) => {
+                tracing::warn!(layer = %layer.digest, "inspecting a Wasm layer timed out");
+                WasmFacts::unindexed(kind)
+            }
+        },
+    )
 }
 
 async fn read_range(app: &App, digest: &str, range: Range<u64>) -> ApiResult<Vec<u8>> {
@@ -90,9 +113,13 @@ async fn read_range(app: &App, digest: &str, range: Range<u64>) -> ApiResult<Vec
     Ok(bytes)
 }
 
-impl WasmPackage {
-    pub fn is_component(&self) -> bool {
-        self.kind == WasmKind::Component
+impl WasmKind {
+    /// The kind as the index names it when nothing more is known.
+    pub fn name(self) -> &'static str {
+        match self {
+            WasmKind::Component => "component",
+            WasmKind::CoreModule => "module",
+        }
     }
 }
 

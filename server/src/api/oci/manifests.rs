@@ -141,11 +141,14 @@ pub async fn put(
         Reference::Digest(_) => None,
     };
     // A semver tag is a package version: pinned to its Wasm content forever.
+    let content = package
+        .as_ref()
+        .map(|p| p.version_content(&app, repo.as_str(), &facts));
     let claim = tag
         .filter(|t| semver::Version::parse(t).is_ok())
         .map(|version| VersionClaim {
             version,
-            layer_digest: package.as_ref().map(|p| p.layer.digest.as_str()),
+            content: content.as_ref(),
         });
     if let Some(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
         return Err(version_taken(&repo, &conflict));

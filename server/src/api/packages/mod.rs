@@ -1,0 +1,154 @@
+//! The Wasm package API under `/api/v1/packages`: list and search, versions,
+//! metadata, WIT, content, semver resolution, yank. JSON in the error
+//! envelope of the rest of the gateway, with codes of its own (openapi.yaml).
+
+pub mod list;
+pub mod versions;
+pub mod yank;
+
+use serde_json::{Map, Value, json};
+
+use crate::db::IndexedVersion;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::packages::naming::is_label;
+
+/// Validated `{ns}/{name}` path parameters.
+pub fn package_name(namespace: &str, name: &str) -> ApiResult<()> {
+    if is_label(namespace) && is_label(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            ErrorCode::NameInvalid,
+            format!(
+                "{namespace}:{name} is not a package name: use lowercase kebab-case like wasi:http"
+            ),
+        ))
+    }
+}
+
+pub fn version_param(version: &str) -> ApiResult<semver::Version> {
+    semver::Version::parse(version).map_err(|e| {
+        ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!("{version:?} is not a semver version: {e}"),
+        )
+    })
+}
+
+pub fn package_unknown(namespace: &str, name: &str) -> ApiError {
+    ApiError::not_found(
+        ErrorCode::PackageUnknown,
+        format!(
+            "package {namespace}:{name} has no published versions here; check the name or publish it first"
+        ),
+    )
+}
+
+pub fn version_unknown(namespace: &str, name: &str, version: &str) -> ApiError {
+    ApiError::not_found(
+        ErrorCode::VersionUnknown,
+        format!(
+            "{namespace}:{name}@{version} is not published here; list the versions at /api/v1/packages/{namespace}/{name}"
+        ),
+    )
+}
+
+fn parse_json(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn rfc3339(millis: i64) -> String {
+    let time = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// The description from the embedded metadata, else from the annotations.
+pub fn description(version: &IndexedVersion) -> Option<String> {
+    let metadata = parse_json(version.metadata.as_deref());
+    let annotations = parse_json(version.annotations.as_deref());
+    metadata["description"]
+        .as_str()
+        .or_else(|| annotations["org.opencontainers.image.description"].as_str())
+        .map(str::to_string)
+}
+
+/// What a version list shows of each version.
+pub fn summary(version: &IndexedVersion) -> Value {
+    json!({
+        "version": version.version,
+        "yanked": version.yanked,
+        "publishedAt": rfc3339(version.created_at),
+        "kind": version.kind,
+        "size": version.size,
+        "layerDigest": version.layer_digest,
+        "manifestDigest": version.manifest_digest,
+        "description": description(version),
+    })
+}
+
+/// Everything known about one version.
+pub fn detail(version: &IndexedVersion) -> Value {
+    let mut value = summary(version);
+    let fields = value
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut object = Map::new();
+    object.insert(
+        "package".into(),
+        format!("{}:{}", version.namespace, version.name).into(),
+    );
+    object.insert("repository".into(), version.repository.clone().into());
+    object.extend(fields);
+    object.insert(
+        "annotations".into(),
+        non_null(parse_json(version.annotations.as_deref())),
+    );
+    object.insert(
+        "metadata".into(),
+        non_null(parse_json(version.metadata.as_deref())),
+    );
+    let wit = version.wit_package.as_ref().map(|package| {
+        json!({
+            "package": package,
+            "worlds": parse_json(version.worlds.as_deref()),
+            "interfaces": parse_json(version.interfaces.as_deref()),
+            "imports": parse_json(version.imports.as_deref()),
+            "exports": parse_json(version.exports.as_deref()),
+        })
+    });
+    object.insert("wit".into(), wit.unwrap_or(Value::Null));
+    Value::Object(object)
+}
+
+fn non_null(value: Value) -> Value {
+    if value.is_null() { json!({}) } else { value }
+}
+
+/// Versions newest first by semver (unparsable ones, if any, last).
+pub fn sort_newest_first(versions: &mut [IndexedVersion]) {
+    versions.sort_by(|a, b| {
+        let (va, vb) = (
+            semver::Version::parse(&a.version).ok(),
+            semver::Version::parse(&b.version).ok(),
+        );
+        vb.cmp(&va)
+    });
+}
+
+/// The highest non-yanked version, optionally only stable ones.
+pub fn latest(versions: &[IndexedVersion], stable_only: bool) -> Option<&IndexedVersion> {
+    versions
+        .iter()
+        .filter(|v| !v.yanked)
+        .filter_map(|v| {
+            semver::Version::parse(&v.version)
+                .ok()
+                .map(|parsed| (parsed, v))
+        })
+        .filter(|(parsed, _)| !stable_only || parsed.pre.is_empty())
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, v)| v)
+}
