@@ -27,6 +27,13 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Rebuild the Wasm package index from stored content (safe while a
+    /// gateway serves the same data).
+    Reindex {
+        /// TOML config file; environment variables WKG_GATEWAY_* override it.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Entry point shared by the binary and the test server.
@@ -45,19 +52,58 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve { config } => runtime.block_on(serve(config)),
+        Command::Reindex { config } => runtime.block_on(reindex(config)),
+    }
+}
+
+fn load_config(config_file: Option<&std::path::Path>) -> Result<Config, ExitCode> {
+    Config::load(config_file).map_err(|error| {
+        eprintln!("error: {error}");
+        eprintln!(
+            "hint: fix the config file or the WKG_GATEWAY_* environment variable named above"
+        );
+        ExitCode::from(2)
+    })
+}
+
+async fn reindex(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match load_config(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let public_url = config
+        .public_url
+        .clone()
+        .or_else(|| url::Url::parse(&format!("http://{}/", config.listen)).ok())
+        .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("static URL"));
+    let app = match crate::App::open(config, public_url).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = crate::packages::reindex::reindex_all(&app).await;
+    app.db.close().await;
+    match result {
+        Ok(report) => {
+            println!("indexed {} package versions", report.indexed);
+            for skipped in &report.skipped {
+                println!("skipped {skipped}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: reindexing failed: {error:?}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 async fn serve(config_file: Option<PathBuf>) -> ExitCode {
-    let config = match Config::load(config_file.as_deref()) {
+    let config = match load_config(config_file.as_deref()) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            eprintln!(
-                "hint: fix the config file or the WKG_GATEWAY_* environment variable named above"
-            );
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

@@ -40,6 +40,8 @@ pub struct TestApp {
     pub authority: String,
     pub client: Client,
     pub data: TempDir,
+    /// The running gateway's state (database and storage handles).
+    pub app: wkg_gateway::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -59,6 +61,7 @@ impl TestApp {
         let config = Config::from_toml_str(&toml).expect("test config");
         let server = Server::bind(config).await.expect("gateway starts");
         let addr = server.local_addr();
+        let state = server.app().clone();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -68,6 +71,7 @@ impl TestApp {
             authority: addr.to_string(),
             client: http_client(),
             data,
+            app: state,
             stop: Some(stop),
             task: Some(task),
         }
@@ -77,14 +81,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Stops the server and waits for it to finish.
-    pub async fn shutdown(mut self) {
+    /// Stops the server, waits for it to finish and hands back its data
+    /// directory (for tests that continue with another process).
+    pub async fn shutdown(mut self) -> TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server run");
         }
+        let placeholder = TempDir::new().expect("temp dir");
+        std::mem::replace(&mut self.data, placeholder)
     }
 
     /// Uploads a blob monolithically (`POST ?digest=`) and returns its digest.

@@ -100,6 +100,31 @@ pub(super) async fn claim_version(
     Ok(None)
 }
 
+impl super::Db {
+    /// Whether `version` of `repository` has an index row (live or tombstone).
+    pub async fn version_pinned(&self, repository: &str, version: &str) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(pinned(&mut conn, repository, version).await?.is_some())
+    }
+
+    /// Writes the index row of an existing version (reindexing).
+    pub async fn reindex_version(
+        &self,
+        repository: &str,
+        manifest_digest: &str,
+        claim: VersionClaim<'_>,
+    ) -> Result<Option<VersionConflict>> {
+        let mut tx = self.pool.begin().await?;
+        let conflict = claim_version(&mut tx, repository, manifest_digest, claim).await?;
+        if conflict.is_some() {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(conflict)
+    }
+}
+
 /// The content `version` is pinned to, if it was ever published.
 async fn pinned(
     conn: &mut AnyConnection,

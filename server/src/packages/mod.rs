@@ -5,6 +5,7 @@
 
 pub mod inspect;
 pub mod naming;
+pub mod reindex;
 pub mod validate;
 
 use futures::StreamExt;

@@ -8,9 +8,22 @@ pub mod yank;
 
 use serde_json::{Map, Value, json};
 
+use crate::app::App;
 use crate::db::IndexedVersion;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::packages::naming::is_label;
+use crate::packages::naming::{self, is_label};
+use crate::packages::reindex::index_repository;
+
+/// On a miss, indexes the package's repository (content pushed before the
+/// index existed) and says whether that found anything. The list endpoint
+/// does not do this; `wkg-gateway reindex` covers it.
+pub async fn index_on_miss(app: &App, namespace: &str, name: &str) -> ApiResult<bool> {
+    let repository = naming::repository(&app.config.registry.namespace_prefix, namespace, name);
+    if !app.db.repository_exists(&repository).await? {
+        return Ok(false);
+    }
+    Ok(index_repository(app, &repository, true).await?.indexed > 0)
+}
 
 /// Validated `{ns}/{name}` path parameters.
 pub fn package_name(namespace: &str, name: &str) -> ApiResult<()> {

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    detail, latest, package_name, package_unknown, sort_newest_first, summary, version_param,
-    version_unknown,
+    detail, index_on_miss, latest, package_name, package_unknown, sort_newest_first, summary,
+    version_param, version_unknown,
 };
 use crate::api::oci::set;
 use crate::app::AppState;
+use crate::db::IndexedVersion;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
@@ -26,10 +27,7 @@ pub async fn package(
     ApiPath((namespace, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     package_name(&namespace, &name)?;
-    let mut versions = app.db.package_versions(&namespace, &name).await?;
-    if versions.is_empty() {
-        return Err(package_unknown(&namespace, &name));
-    }
+    let mut versions = live_versions(&app, &namespace, &name).await?;
     sort_newest_first(&mut versions);
     Ok(Json(json!({
         "package": format!("{namespace}:{name}"),
@@ -41,18 +39,42 @@ pub async fn package(
     })))
 }
 
+/// All live versions, indexing the repository first if nothing is indexed.
+async fn live_versions(
+    app: &AppState,
+    namespace: &str,
+    name: &str,
+) -> ApiResult<Vec<IndexedVersion>> {
+    let versions = app.db.package_versions(namespace, name).await?;
+    if !versions.is_empty() {
+        return Ok(versions);
+    }
+    if index_on_miss(app, namespace, name).await? {
+        let versions = app.db.package_versions(namespace, name).await?;
+        if !versions.is_empty() {
+            return Ok(versions);
+        }
+    }
+    Err(package_unknown(namespace, name))
+}
+
 async fn find(
     app: &AppState,
     namespace: &str,
     name: &str,
     version: &str,
-) -> ApiResult<crate::db::IndexedVersion> {
+) -> ApiResult<IndexedVersion> {
     package_name(namespace, name)?;
     version_param(version)?;
-    app.db
-        .package_version(namespace, name, version)
-        .await?
-        .ok_or_else(|| version_unknown(namespace, name, version))
+    if let Some(found) = app.db.package_version(namespace, name, version).await? {
+        return Ok(found);
+    }
+    if index_on_miss(app, namespace, name).await?
+        && let Some(found) = app.db.package_version(namespace, name, version).await?
+    {
+        return Ok(found);
+    }
+    Err(version_unknown(namespace, name, version))
 }
 
 pub async fn version(
@@ -117,10 +139,7 @@ pub async fn resolve(
             format!("{text:?} is not a semver requirement like ^0.2: {e}"),
         )
     })?;
-    let versions = app.db.package_versions(&namespace, &name).await?;
-    if versions.is_empty() {
-        return Err(package_unknown(&namespace, &name));
-    }
+    let versions = live_versions(&app, &namespace, &name).await?;
     let best = versions
         .iter()
         .filter(|v| !v.yanked)

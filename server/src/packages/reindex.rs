@@ -1,0 +1,85 @@
+//! (Re)building the package index from what is stored: `wkg-gateway
+//! reindex` for everything, and lazily for one repository when the package
+//! API finds nothing indexed for it. Content that predates indexing, or an
+//! index built by an older gateway, is brought up to date this way.
+
+use crate::app::App;
+use crate::db::{VersionClaim, VersionConflict};
+use crate::error::ApiResult;
+use crate::registry::manifests::inspect;
+
+/// What a reindex did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReindexReport {
+    pub indexed: usize,
+    /// `repository:tag` and why it was left out.
+    pub skipped: Vec<String>,
+}
+
+impl ReindexReport {
+    fn absorb(&mut self, other: ReindexReport) {
+        self.indexed += other.indexed;
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Indexes the semver tags of `repository` that point at Wasm packages;
+/// with `only_missing`, just those without an index row.
+pub async fn index_repository(
+    app: &App,
+    repository: &str,
+    only_missing: bool,
+) -> ApiResult<ReindexReport> {
+    let mut report = ReindexReport::default();
+    for tag in app.db.list_tags(repository, None, i64::MAX).await? {
+        if semver::Version::parse(&tag).is_err() {
+            continue;
+        }
+        if only_missing && app.db.version_pinned(repository, &tag).await? {
+            continue;
+        }
+        let Some(record) = app.db.get_tagged_manifest(repository, &tag).await? else {
+            continue;
+        };
+        let facts = match inspect(Some(&record.media_type), &record.content) {
+            Ok(facts) => facts,
+            Err(error) => {
+                report.skipped.push(format!(
+                    "{repository}:{tag}: manifest unreadable: {error:?}"
+                ));
+                continue;
+            }
+        };
+        let package = match crate::packages::check_manifest(app, &facts).await {
+            Ok(Some(package)) => package,
+            Ok(None) => continue,
+            Err(error) => {
+                report.skipped.push(format!(
+                    "{repository}:{tag}: not a valid Wasm package: {error:?}"
+                ));
+                continue;
+            }
+        };
+        let content = package.version_content(app, repository, &facts);
+        let claim = VersionClaim {
+            version: &tag,
+            content: Some(&content),
+        };
+        match app.db.reindex_version(repository, &record.digest, claim).await? {
+            None => report.indexed += 1,
+            Some(VersionConflict { layer_digest, .. }) => report.skipped.push(format!(
+                "{repository}:{tag}: the version is pinned to {layer_digest}, the tag points at other content"
+            )),
+        }
+    }
+    Ok(report)
+}
+
+/// Reindexes every repository.
+pub async fn reindex_all(app: &App) -> ApiResult<ReindexReport> {
+    let mut report = ReindexReport::default();
+    for repository in app.db.list_repositories(None, i64::MAX).await? {
+        report.absorb(index_repository(app, &repository, false).await?);
+    }
+    Ok(report)
+}
