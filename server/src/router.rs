@@ -120,7 +120,8 @@ pub fn router(state: AppState) -> Router {
 mod tests {
     use std::collections::BTreeSet;
 
-    /// openapi.yaml and the router must list the same paths.
+    /// openapi.yaml and the router must list the same paths, except the
+    /// per-repository OCI endpoints, which the OCI Distribution Spec defines.
     #[test]
     fn openapi_documents_every_route_and_nothing_else() {
         let spec = include_str!("../../openapi.yaml");
@@ -131,7 +132,11 @@ mod tests {
             .filter_map(|line| line.strip_prefix("  ")?.strip_suffix(':'))
             .filter(|path| path.starts_with('/'))
             .collect();
-        let served: BTreeSet<&str> = super::routes().into_iter().map(|(path, _)| path).collect();
+        let served: BTreeSet<&str> = super::routes()
+            .into_iter()
+            .map(|(path, _)| path)
+            .filter(|path| !path.starts_with("/v2/{name}/"))
+            .collect();
         assert_eq!(documented, served, "openapi.yaml paths vs router paths");
     }
 }

@@ -40,7 +40,7 @@ pub async fn list(
             format!("namespace {namespace:?} is not a package namespace (lowercase kebab-case)"),
         ));
     }
-    let cursor = match query.cursor.as_deref() {
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(text) => Some(
             text.split_once(':')

@@ -40,6 +40,12 @@ pub fn package_name(namespace: &str, name: &str) -> ApiResult<()> {
 }
 
 pub fn version_param(version: &str) -> ApiResult<semver::Version> {
+    if !naming::is_version(version) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!("{version:?} is not a semver version like 1.2.3"),
+        ));
+    }
     semver::Version::parse(version).map_err(|e| {
         ApiError::bad_request(
             ErrorCode::InvalidParameter,

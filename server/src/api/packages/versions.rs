@@ -20,6 +20,7 @@ use crate::db::IndexedVersion;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::packages::naming;
 use crate::storage::StorageKey;
 
 pub async fn package(
@@ -132,14 +133,23 @@ pub async fn resolve(
     ApiQuery(query): ApiQuery<ResolveQuery>,
 ) -> ApiResult<Json<Value>> {
     package_name(&namespace, &name)?;
-    let text = query.req.unwrap_or_else(|| "*".to_string());
+    let versions = live_versions(&app, &namespace, &name).await?;
+    let text = query
+        .req
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "*".to_string());
+    if !naming::is_requirement(&text) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!("{text:?} is not a semver requirement like ^0.2 or >=1.2, <2"),
+        ));
+    }
     let requirement = semver::VersionReq::parse(&text).map_err(|e| {
         ApiError::bad_request(
             ErrorCode::InvalidParameter,
             format!("{text:?} is not a semver requirement like ^0.2: {e}"),
         )
     })?;
-    let versions = live_versions(&app, &namespace, &name).await?;
     let best = versions
         .iter()
         .filter(|v| !v.yanked)
