@@ -343,3 +343,29 @@ async fn unknown_and_invalid_names() {
         .unwrap();
     assert_error(put, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
 }
+
+#[tokio::test]
+async fn the_namespace_prefix_maps_packages_to_repositories() {
+    let app = TestApp::spawn_with("[registry]\nnamespace_prefix = \"wasm/\"\n").await;
+    publish(&app, "wasm/acme/lib", "1.0.0", &fixtures::component()).await;
+    // Without the prefix, the repository is not a package of this registry.
+    publish(&app, "acme/other", "1.0.0", &fixtures::component()).await;
+
+    let detail = get_json(&app, "/api/v1/packages/acme/lib/1.0.0").await;
+    assert_eq!(detail["repository"], "wasm/acme/lib");
+    let listed = get_json(&app, "/api/v1/packages").await;
+    let names: Vec<&str> = listed["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["acme:lib"]);
+    let other = app
+        .client
+        .get(app.url("/api/v1/packages/acme/other"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(other, StatusCode::NOT_FOUND, "PACKAGE_UNKNOWN").await;
+}
