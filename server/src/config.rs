@@ -361,13 +361,13 @@ fn parse_database_url(text: Option<String>, data_dir: &Path) -> Result<String, C
             absolute(&data_dir.join("gateway.db")).display()
         ));
     };
-    if text.starts_with("sqlite:") {
+    if crate::db::Backend::of_url(&text).is_some() {
         Ok(text)
     } else {
         Err(ConfigError::key(
             "database.url",
             format!(
-                "unsupported database {:?}; use sqlite://PATH",
+                "unsupported database {:?}; use sqlite://PATH or postgres://USER@HOST/DB",
                 text.split(':').next().unwrap_or_default()
             ),
         ))

@@ -2,6 +2,7 @@
 //! [`TestApp`], or as a child process with [`GatewayProcess`]) and helpers
 //! that speak OCI over HTTP like a client would.
 
+pub mod database;
 pub mod fixtures;
 pub mod process;
 
@@ -42,6 +43,8 @@ pub struct TestApp {
     pub data: TempDir,
     /// The running gateway's state (database and storage handles).
     pub app: wkg_gateway::AppState,
+    /// The gateway's database (SQLite file, or a Postgres database of its own).
+    pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -54,8 +57,9 @@ impl TestApp {
     /// Starts a gateway with extra TOML config (`listen` and `data_dir` are set here).
     pub async fn spawn_with(extra_toml: &str) -> Self {
         let data = TempDir::new().expect("temp dir");
+        let database_url = database::database_for_test(data.path()).await;
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_toml}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_toml}\n[database]\nurl = {database_url:?}\n",
             data.path().display().to_string()
         );
         let config = Config::from_toml_str(&toml).expect("test config");
@@ -72,6 +76,7 @@ impl TestApp {
             client: http_client(),
             data,
             app: state,
+            database_url,
             stop: Some(stop),
             task: Some(task),
         }

@@ -84,11 +84,13 @@ async fn reindex_command_rebuilds_the_index() {
     assert_eq!(response.status(), StatusCode::CREATED);
     app.push_artifact("acme/plain", "1.0.0", b"plain").await;
     forget_index(&app).await;
+    let database_url = app.database_url.clone();
     let data = app.shutdown().await;
 
     let output = std::process::Command::new(BIN)
         .arg("reindex")
         .env("WKG_GATEWAY_DATA_DIR", data.path())
+        .env("WKG_GATEWAY_DATABASE__URL", &database_url)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -100,7 +102,7 @@ async fn reindex_command_rebuilds_the_index() {
     assert!(stdout.contains("indexed 2 package versions"), "{stdout}");
 
     let db = Db::connect(&DatabaseConfig {
-        url: format!("sqlite://{}", data.path().join("gateway.db").display()),
+        url: database_url,
         max_connections: 1,
     })
     .await

@@ -1,6 +1,7 @@
 //! Registry metadata in SQL through `sqlx`: embedded SQLite (WAL mode) by
-//! default. Queries use `$n` placeholders and portable SQL so the same code
-//! runs on every backend `sqlx::Any` drives.
+//! default, PostgreSQL for scale. Queries use `$n` placeholders and portable
+//! SQL so the same code runs on both through `sqlx::Any`; each backend has
+//! its own migrations with the same file names.
 //!
 //! One file per table group; each adds methods to [`Db`].
 
@@ -62,28 +63,62 @@ pub struct Db {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which SQL engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
 
 impl Db {
     /// Connects and brings the schema up to date.
     pub async fn connect(config: &DatabaseConfig) -> Result<Self> {
         install_default_drivers();
-        let url = sqlite_url(&config.url)?;
-        let pool = AnyPoolOptions::new()
+        let backend = Backend::of_url(&config.url).ok_or_else(|| {
+            Error::Location(
+                config.url.clone(),
+                std::io::Error::other("not a sqlite: or postgres:// URL"),
+            )
+        })?;
+        let options = AnyPoolOptions::new()
             .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(sqlx::raw_sql(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
-                    ))
-                    .await?;
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
+            .acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
+                            ))
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&sqlite_url(&config.url)?)
+                    .await?
+            }
+            Backend::Postgres => options.connect(&config.url).await?,
+        };
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
         Ok(Self { pool })
     }
 
