@@ -49,11 +49,11 @@ pub enum StartupError {
 impl App {
     /// Opens storage and the database (running migrations).
     pub async fn open(config: Config, public_url: Url) -> Result<AppState, StartupError> {
-        let storage =
-            Storage::open(&config.storage.url).map_err(|source| StartupError::Storage {
-                url: config.storage.url.to_string(),
-                source,
-            })?;
+        crate::install_crypto_provider();
+        let storage = Storage::open(&config.storage).map_err(|source| StartupError::Storage {
+            url: config.storage.url.to_string(),
+            source,
+        })?;
         let db = Db::connect(&config.database)
             .await
             .map_err(|source| StartupError::Database {

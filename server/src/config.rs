@@ -61,8 +61,38 @@ pub struct RegistryConfig {
 
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
-    /// Where blobs live; `file:///abs/path` for local disk.
+    /// Where blobs live: `file:///abs/path` for local disk, or
+    /// `s3://bucket[/prefix]` for S3 and S3-compatible stores.
     pub url: Url,
+    /// S3 settings; unset ones come from the usual AWS environment.
+    pub s3: S3Config,
+}
+
+/// Connection settings for an `s3://` store.
+#[derive(Clone, Default)]
+pub struct S3Config {
+    /// Endpoint of an S3-compatible service (MinIO, moto, ...); AWS when unset.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Allow plain-http endpoints (local test services).
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +155,11 @@ struct RawRegistry {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     url: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    allow_http: Option<StringOr<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,7 +201,7 @@ where
             StringOr::Text(s) => s
                 .trim()
                 .parse()
-                .map_err(|e| ConfigError::key(key, format!("{s:?} is not a valid number: {e}"))),
+                .map_err(|e| ConfigError::key(key, format!("{s:?} is not valid here: {e}"))),
         }
     }
 }
@@ -235,7 +270,23 @@ impl Config {
         }
         let storage = StorageConfig {
             url: parse_storage_url(raw.storage.url, &data_dir)?,
+            s3: S3Config {
+                endpoint: raw.storage.endpoint,
+                region: raw.storage.region,
+                access_key_id: raw.storage.access_key_id,
+                secret_access_key: raw.storage.secret_access_key,
+                allow_http: match raw.storage.allow_http {
+                    Some(v) => v.parse("storage.allow_http")?,
+                    None => false,
+                },
+            },
         };
+        if storage.url.scheme() == "file" && storage.s3.endpoint.is_some() {
+            return Err(ConfigError::key(
+                "storage.endpoint",
+                "only applies to s3:// storage; set storage.url = \"s3://bucket/prefix\"",
+            ));
+        }
         let database = DatabaseConfig {
             url: parse_database_url(raw.database.url, &data_dir)?,
             max_connections: match raw.database.max_connections {
@@ -344,6 +395,11 @@ fn parse_storage_url(text: Option<String>, data_dir: &Path) -> Result<Url, Confi
         "file" => Err(ConfigError::key(
             "storage.url",
             format!("{text:?} must be an absolute path, like file:///var/lib/wkg-gateway/blobs"),
+        )),
+        "s3" if url.host_str().is_some_and(|bucket| !bucket.is_empty()) => Ok(url),
+        "s3" => Err(ConfigError::key(
+            "storage.url",
+            format!("{text:?} must name a bucket: s3://bucket/prefix"),
         )),
         other => Err(ConfigError::key(
             "storage.url",
@@ -477,6 +533,12 @@ mod tests {
             ("listen = \"nope\"", "`listen`"),
             ("[uploads]\nmax_age = \"soon\"", "`uploads.max_age`"),
             ("[storage]\nurl = \"ftp://x\"", "`storage.url`"),
+            ("[storage]\nurl = \"s3:///nobucket\"", "`storage.url`"),
+            ("[storage]\nendpoint = \"http://x\"", "`storage.endpoint`"),
+            (
+                "[storage]\nurl = \"s3://b\"\nallow_http = \"maybe\"",
+                "`storage.allow_http`",
+            ),
             ("[database]\nurl = \"mysql://x\"", "`database.url`"),
             ("public_url = \"http://h/x\"", "`public_url`"),
             (
@@ -510,6 +572,15 @@ mod tests {
         let config =
             Config::from_toml_str(include_str!("../../deploy/config.example.toml")).unwrap();
         assert_eq!(config.uploads.max_age, Duration::from_secs(24 * 3600));
+    }
+
+    #[test]
+    fn the_scale_out_example_is_valid() {
+        let config =
+            Config::from_toml_str(include_str!("../../deploy/config.postgres-s3.example.toml"))
+                .unwrap();
+        assert_eq!(config.storage.url.scheme(), "s3");
+        assert!(config.database.url.starts_with("postgres://"));
     }
 
     #[test]

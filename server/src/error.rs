@@ -131,14 +131,16 @@ impl ApiError {
         )
     }
 
-    /// The storage backend is unreachable or failing: retrying later may help.
-    pub fn unavailable(error: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %error, "backend unavailable");
+    /// A backend (`"database"`, `"storage"`) is unreachable or failing:
+    /// retrying later may help, and `Retry-After` says when.
+    pub fn unavailable(backend: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(backend, error = %error, "backend unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::InternalError,
-            "the registry's storage is temporarily unavailable; retry shortly",
+            format!("the registry's {backend} is temporarily unavailable; retry shortly"),
         )
+        .with_header(axum::http::header::RETRY_AFTER, "5")
     }
 }
 
@@ -185,7 +187,7 @@ impl From<DigestError> for ApiError {
 impl From<crate::db::Error> for ApiError {
     fn from(error: crate::db::Error) -> Self {
         if error.is_unavailable() {
-            ApiError::unavailable(error)
+            ApiError::unavailable("database", error)
         } else {
             ApiError::internal(error)
         }
@@ -202,7 +204,7 @@ impl From<crate::storage::Error> for ApiError {
                 ErrorCode::BlobUnknown,
                 "blob content is missing from storage",
             ),
-            crate::storage::Error::Backend(_) => ApiError::unavailable(error),
+            crate::storage::Error::Backend(_) => ApiError::unavailable("storage", error),
         }
     }
 }

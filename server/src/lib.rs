@@ -23,3 +23,10 @@ pub use app::{App, AppState};
 pub use config::Config;
 pub use router::router;
 pub use server::{Server, ShutdownSignal};
+
+/// Installs ring as the process-wide rustls crypto provider (idempotent).
+/// Every HTTPS client of the gateway (S3, upstream registries) needs one;
+/// the dependency graph holds more than one provider, so it is chosen here.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

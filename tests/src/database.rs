@@ -33,7 +33,7 @@ pub fn database_for_test_blocking(data_dir: &Path) -> String {
 }
 
 async fn create_postgres_database(server: &str) -> String {
-    let name = format!("test_{}", uuid_like());
+    let name = unique_name("test");
     let mut admin = sqlx::PgConnection::connect(server)
         .await
         .unwrap_or_else(|e| panic!("{SERVER_ENV}={server} is not reachable: {e}"));
@@ -46,7 +46,11 @@ async fn create_postgres_database(server: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// A unique lowercase identifier without pulling in a UUID crate.
+/// A unique lowercase identifier (`<prefix>_<pid>_<nanos>_<n>`).
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid_like())
+}
+
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

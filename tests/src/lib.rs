@@ -5,6 +5,7 @@
 pub mod database;
 pub mod fixtures;
 pub mod process;
+pub mod storage;
 
 use std::sync::Once;
 
@@ -45,6 +46,8 @@ pub struct TestApp {
     pub app: wkg_gateway::AppState,
     /// The gateway's database (SQLite file, or a Postgres database of its own).
     pub database_url: String,
+    /// The gateway's `[storage]` settings (empty: local disk in `data`).
+    pub storage_settings: Vec<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -58,9 +61,11 @@ impl TestApp {
     pub async fn spawn_with(extra_toml: &str) -> Self {
         let data = TempDir::new().expect("temp dir");
         let database_url = database::database_for_test(data.path()).await;
+        let storage_settings = storage::storage_for_test();
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_toml}\n[database]\nurl = {database_url:?}\n",
-            data.path().display().to_string()
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_toml}\n[database]\nurl = {database_url:?}\n{}",
+            data.path().display().to_string(),
+            storage::toml_section(&storage_settings),
         );
         let config = Config::from_toml_str(&toml).expect("test config");
         let server = Server::bind(config).await.expect("gateway starts");
@@ -77,9 +82,32 @@ impl TestApp {
             data,
             app: state,
             database_url,
+            storage_settings,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Environment that points another gateway process (e.g. `reindex`) at
+    /// this gateway's database and blob store.
+    pub fn gateway_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            (
+                "WKG_GATEWAY_DATA_DIR".to_string(),
+                self.data.path().display().to_string(),
+            ),
+            (
+                "WKG_GATEWAY_DATABASE__URL".to_string(),
+                self.database_url.clone(),
+            ),
+        ];
+        for (key, value) in &self.storage_settings {
+            env.push((
+                format!("WKG_GATEWAY_STORAGE__{}", key.to_ascii_uppercase()),
+                value.clone(),
+            ));
+        }
+        env
     }
 
     pub fn url(&self, path: &str) -> String {

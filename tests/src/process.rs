@@ -94,6 +94,22 @@ impl GatewayProcess {
         );
     }
 
+    /// The blob store this gateway writes to, for assertions.
+    pub fn storage(&self) -> wkg_gateway::storage::Storage {
+        let settings: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.strip_prefix("WKG_GATEWAY_STORAGE__")?
+                        .to_ascii_lowercase(),
+                    v.clone(),
+                ))
+            })
+            .collect();
+        crate::storage::open(&self.data_dir, &settings)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -85,12 +85,12 @@ async fn reindex_command_rebuilds_the_index() {
     app.push_artifact("acme/plain", "1.0.0", b"plain").await;
     forget_index(&app).await;
     let database_url = app.database_url.clone();
-    let data = app.shutdown().await;
+    let env = app.gateway_env();
+    let _data = app.shutdown().await;
 
     let output = std::process::Command::new(BIN)
         .arg("reindex")
-        .env("WKG_GATEWAY_DATA_DIR", data.path())
-        .env("WKG_GATEWAY_DATABASE__URL", &database_url)
+        .envs(env)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

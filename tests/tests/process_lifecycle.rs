@@ -9,6 +9,7 @@ use futures::StreamExt;
 use integration_tests::{GatewayProcess, fixtures, http_client, sha256_digest};
 use reqwest::{Client, StatusCode};
 use tempfile::TempDir;
+use wkg_gateway::storage::StorageKey;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
 
@@ -361,9 +362,14 @@ async fn abandoned_uploads_are_purged() {
         patch(&client, &gateway.base, &location, 0, b"staged bytes").await,
         StatusCode::ACCEPTED
     );
-    let upload_id = location.rsplit('/').next().unwrap().to_string();
-    let staged = data.path().join("blobs/uploads").join(&upload_id);
-    assert!(staged.exists(), "chunk staged on disk");
+    let upload_id: uuid::Uuid = location.rsplit('/').next().unwrap().parse().unwrap();
+    let storage = gateway.storage();
+    let staged = StorageKey::Upload(upload_id);
+    assert_eq!(
+        storage.list(staged).await.unwrap().len(),
+        1,
+        "chunk staged in storage"
+    );
     let mut purged = false;
     for _ in 0..300 {
         let status = client
@@ -383,6 +389,9 @@ async fn abandoned_uploads_are_purged() {
         "session still present; log:\n{}",
         gateway.log_text()
     );
-    let leftovers = std::fs::read_dir(&staged).map_or(0, |entries| entries.count());
-    assert_eq!(leftovers, 0, "staged bytes removed");
+    assert_eq!(
+        storage.list(staged).await.unwrap(),
+        Vec::<String>::new(),
+        "staged bytes removed"
+    );
 }

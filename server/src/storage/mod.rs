@@ -11,9 +11,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use url::Url;
+
+use crate::config::{S3Config, StorageConfig};
 
 pub use keys::StorageKey;
 pub use writer::{ObjectWriter, Pumped, pump};
@@ -51,9 +55,10 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Opens the store named by `url` (`file:///abs/dir`), creating the
-    /// directory when needed.
-    pub fn open(url: &Url) -> Result<Self, Error> {
+    /// Opens the store named by `config.url`: `file:///abs/dir` (created
+    /// when needed) or `s3://bucket[/prefix]`.
+    pub fn open(config: &StorageConfig) -> Result<Self, Error> {
+        let url = &config.url;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let dir = url.to_file_path().map_err(|()| {
@@ -70,6 +75,7 @@ impl Storage {
                 })?;
                 Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true))
             }
+            "s3" => s3_store(url, &config.s3)?,
             other => {
                 return Err(Error::Backend(object_store::Error::NotImplemented {
                     operation: format!("storage scheme {other}"),
@@ -120,6 +126,17 @@ impl Storage {
         }
     }
 
+    /// Keys of every object under a prefix key (for maintenance and checks).
+    pub async fn list(&self, prefix: StorageKey<'_>) -> Result<Vec<String>, Error> {
+        let prefix = prefix.path();
+        let mut listing = self.store.list(Some(&prefix));
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            keys.push(meta?.location.to_string());
+        }
+        Ok(keys)
+    }
+
     /// Deletes every object under a prefix key.
     pub async fn delete_prefix(&self, prefix: StorageKey<'_>) -> Result<(), Error> {
         let prefix = prefix.path();
@@ -137,4 +154,33 @@ impl Storage {
         }
         Ok(())
     }
+}
+
+/// An S3 (or S3-compatible) bucket, optionally under a key prefix. Settings
+/// not in the config come from the AWS environment (`AWS_*` variables).
+fn s3_store(url: &Url, config: &S3Config) -> Result<Arc<dyn ObjectStore>, Error> {
+    crate::install_crypto_provider();
+    let bucket = url.host_str().unwrap_or_default();
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_allow_http(config.allow_http);
+    if let Some(endpoint) = &config.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if let Some(region) = &config.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(key) = &config.access_key_id {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = &config.secret_access_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    let store = builder.build()?;
+    let prefix = url.path().trim_matches('/');
+    Ok(if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    })
 }
