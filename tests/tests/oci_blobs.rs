@@ -121,13 +121,12 @@ async fn digest_mismatch_stores_nothing() {
         .await
         .unwrap();
     assert_eq!(head.status(), StatusCode::NOT_FOUND);
-    let stored = app
-        .data
-        .path()
-        .join("blobs/blobs/sha256")
-        .join(&claimed[7..9])
-        .join(&claimed[7..]);
-    assert!(!stored.exists(), "no object for a rejected digest");
+    let digest: wkg_gateway::digest::Digest = claimed.parse().unwrap();
+    let key = wkg_gateway::storage::StorageKey::Blob(&digest);
+    assert!(
+        !app.app.storage.exists(key).await.unwrap(),
+        "no object for a rejected digest"
+    );
 }
 
 #[tokio::test]
