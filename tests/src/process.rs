@@ -144,6 +144,17 @@ impl GatewayProcess {
         }
     }
 
+    /// Starts another gateway on its own port sharing this one's database,
+    /// blob store and data directory: a replica.
+    pub fn start_replica(&self) -> Self {
+        Self::start_on(
+            self.binary.clone(),
+            self.data_dir.clone(),
+            free_port(),
+            self.env.clone(),
+        )
+    }
+
     /// SIGKILLs the process and starts it again on the same port and data.
     pub fn kill_and_restart(mut self) -> Self {
         self.signal("KILL");

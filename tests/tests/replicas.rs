@@ -1,0 +1,158 @@
+//! Two gateway processes sharing one database and one blob store behave as
+//! one registry (SQLite + local disk by default; PostgreSQL + S3 under
+//! tests/scripts/with-postgres and with-s3).
+
+use integration_tests::fixtures::{self, OCI_MANIFEST};
+use integration_tests::{GatewayProcess, http_client, sha256_digest};
+use reqwest::{Client, StatusCode};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
+
+async fn push_blob(client: &Client, base: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256_digest(bytes);
+    let response = client
+        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={digest}"))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    digest
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_moves_between_replicas() {
+    let data = TempDir::new().unwrap();
+    let a = GatewayProcess::start(BIN, data.path(), &[]);
+    let b = a.start_replica();
+    let client = http_client();
+    let content = fixtures::pseudo_random(3_000_000, 21);
+
+    let start = client
+        .post(format!("{}/v2/shared/blobs/uploads/", a.base))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_string();
+    for (gateway, range) in [
+        (&a, 0..1_000_000),
+        (&b, 1_000_000..2_000_000),
+        (&a, 2_000_000..3_000_000),
+    ] {
+        let response = client
+            .patch(format!("{}{location}", gateway.base))
+            .header(
+                "content-range",
+                format!("{}-{}", range.start, range.end - 1),
+            )
+            .body(content[range.clone()].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::ACCEPTED,
+            "chunk {range:?} on {}",
+            gateway.base
+        );
+    }
+    let status = client
+        .get(format!("{}{location}", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.headers()["range"], "0-2999999");
+    // Finished on B, whose process saw only the middle chunk go by.
+    let digest = sha256_digest(&content);
+    let put = client
+        .put(format!("{}{location}?digest={digest}", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        put.status(),
+        StatusCode::CREATED,
+        "{}",
+        put.text().await.unwrap()
+    );
+    let got = client
+        .get(format!("{}/v2/shared/blobs/{digest}", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.bytes().await.unwrap().as_ref() == content.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pushes_on_one_replica_are_visible_on_the_other_at_once() {
+    let data = TempDir::new().unwrap();
+    let a = GatewayProcess::start(BIN, data.path(), &[]);
+    let b = a.start_replica();
+    let client = http_client();
+    let config = push_blob(&client, &a.base, "team/app", b"{}").await;
+    let mut manifests = Vec::new();
+    for i in 0..6u8 {
+        let layer = push_blob(&client, &b.base, "team/app", &[i; 32]).await;
+        manifests.push(fixtures::artifact_manifest(&config, 2, &layer, 32, None));
+    }
+    // One push on A, read from B immediately.
+    let put = client
+        .put(format!("{}/v2/team/app/manifests/v1", a.base))
+        .header("content-type", OCI_MANIFEST)
+        .body(manifests[0].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    let got = client
+        .get(format!("{}/v2/team/app/manifests/v1", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.bytes().await.unwrap().as_ref() == manifests[0].as_slice());
+
+    // Concurrent pushes of one tag through both replicas end in one state.
+    let mut pushes = Vec::new();
+    for (i, manifest) in manifests.iter().enumerate() {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let client = client.clone();
+        let manifest = manifest.clone();
+        pushes.push(tokio::spawn(async move {
+            client
+                .put(format!("{base}/v2/team/app/manifests/latest"))
+                .header("content-type", OCI_MANIFEST)
+                .body(manifest)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for push in pushes {
+        assert_eq!(push.await.unwrap(), StatusCode::CREATED);
+    }
+    let from_a = client
+        .get(format!("{}/v2/team/app/manifests/latest", a.base))
+        .send()
+        .await
+        .unwrap();
+    let digest_a = from_a.headers()["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let from_b = client
+        .get(format!("{}/v2/team/app/manifests/latest", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        from_b.headers()["docker-content-digest"].to_str().unwrap(),
+        digest_a
+    );
+    assert!(manifests.iter().any(|m| sha256_digest(m) == digest_a));
+}
