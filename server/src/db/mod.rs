@@ -6,6 +6,7 @@
 //! One file per table group; each adds methods to [`Db`].
 
 mod blobs;
+mod leases;
 mod manifests;
 mod package_index;
 mod packages;

@@ -7,12 +7,31 @@ use crate::storage::StorageKey;
 /// Sessions handled per database round trip.
 const BATCH: i64 = 500;
 
+/// Name of the lease that makes one replica at a time run the purge.
+const LEASE: &str = "upload-purge";
+
 pub async fn purge_loop(app: AppState) {
-    let mut ticker = tokio::time::interval(app.config.uploads.purge_interval);
+    let interval = app.config.uploads.purge_interval;
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match purge_stale_uploads(&app).await {
+        // Held for a few intervals, so a replica that dies mid-sweep hands
+        // over soon, but two sweeps never overlap.
+        match app.db.acquire_lease(LEASE, &holder, interval * 3).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "cannot take the upload purge lease; will retry");
+                continue;
+            }
+        }
+        let outcome = purge_stale_uploads(&app).await;
+        if let Err(error) = app.db.release_lease(LEASE, &holder).await {
+            tracing::warn!(%error, "cannot release the upload purge lease");
+        }
+        match outcome {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged abandoned upload sessions"),
             Err(error) => tracing::warn!(%error, "upload purge failed; will retry"),
