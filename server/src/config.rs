@@ -66,6 +66,9 @@ pub struct StorageConfig {
     pub url: Url,
     /// S3 settings; unset ones come from the usual AWS environment.
     pub s3: S3Config,
+    /// Answer blob GETs with a 307 to a presigned URL of the object store
+    /// (S3 only), so blob bytes bypass the gateway.
+    pub redirect_blob_downloads: bool,
 }
 
 /// Connection settings for an `s3://` store.
@@ -160,6 +163,7 @@ struct RawStorage {
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     allow_http: Option<StringOr<bool>>,
+    redirect_blob_downloads: Option<StringOr<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,7 +284,17 @@ impl Config {
                     None => false,
                 },
             },
+            redirect_blob_downloads: match raw.storage.redirect_blob_downloads {
+                Some(v) => v.parse("storage.redirect_blob_downloads")?,
+                None => false,
+            },
         };
+        if storage.url.scheme() == "file" && storage.redirect_blob_downloads {
+            return Err(ConfigError::key(
+                "storage.redirect_blob_downloads",
+                "needs s3:// storage: local files have no URL clients could be redirected to",
+            ));
+        }
         if storage.url.scheme() == "file" && storage.s3.endpoint.is_some() {
             return Err(ConfigError::key(
                 "storage.endpoint",
@@ -535,6 +549,10 @@ mod tests {
             ("[storage]\nurl = \"ftp://x\"", "`storage.url`"),
             ("[storage]\nurl = \"s3:///nobucket\"", "`storage.url`"),
             ("[storage]\nendpoint = \"http://x\"", "`storage.endpoint`"),
+            (
+                "[storage]\nredirect_blob_downloads = true",
+                "`storage.redirect_blob_downloads`",
+            ),
             (
                 "[storage]\nurl = \"s3://b\"\nallow_http = \"maybe\"",
                 "`storage.allow_http`",

@@ -59,6 +59,15 @@ impl TestApp {
 
     /// Starts a gateway with extra TOML config (`listen` and `data_dir` are set here).
     pub async fn spawn_with(extra_toml: &str) -> Self {
+        Self::spawn_configured(extra_toml, "").await
+    }
+
+    /// Starts a gateway with extra keys in its `[storage]` table.
+    pub async fn spawn_with_storage_extra(storage_toml: &str) -> Self {
+        Self::spawn_configured("", storage_toml).await
+    }
+
+    async fn spawn_configured(extra_toml: &str, storage_extra: &str) -> Self {
         let data = TempDir::new().expect("temp dir");
         let database_url = database::database_for_test(data.path()).await;
         let storage_settings = storage::storage_for_test();
@@ -67,6 +76,13 @@ impl TestApp {
             data.path().display().to_string(),
             storage::toml_section(&storage_settings),
         );
+        let toml = if storage_extra.is_empty() {
+            toml
+        } else if storage_settings.is_empty() {
+            format!("{toml}\n[storage]\n{storage_extra}")
+        } else {
+            format!("{toml}{storage_extra}")
+        };
         let config = Config::from_toml_str(&toml).expect("test config");
         let server = Server::bind(config).await.expect("gateway starts");
         let addr = server.local_addr();

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
+use object_store::signer::Signer;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use url::Url;
 
@@ -52,13 +53,20 @@ pub struct ObjectRead {
 #[derive(Debug, Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// Presigns URLs for stores that have them (S3), with the key prefix
+    /// the store applies.
+    signer: Option<(Arc<dyn Signer>, String)>,
 }
+
+/// How long a presigned download URL stays valid.
+const PRESIGNED_URL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Storage {
     /// Opens the store named by `config.url`: `file:///abs/dir` (created
     /// when needed) or `s3://bucket[/prefix]`.
     pub fn open(config: &StorageConfig) -> Result<Self, Error> {
         let url = &config.url;
+        let mut signer = None;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let dir = url.to_file_path().map_err(|()| {
@@ -75,7 +83,11 @@ impl Storage {
                 })?;
                 Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true))
             }
-            "s3" => s3_store(url, &config.s3)?,
+            "s3" => {
+                let (store, s3, prefix) = s3_store(url, &config.s3)?;
+                signer = Some((s3 as Arc<dyn Signer>, prefix));
+                store
+            }
             other => {
                 return Err(Error::Backend(object_store::Error::NotImplemented {
                     operation: format!("storage scheme {other}"),
@@ -83,7 +95,30 @@ impl Storage {
                 }));
             }
         };
-        Ok(Self { store })
+        Ok(Self { store, signer })
+    }
+
+    /// A time-limited URL that reads `key` straight from the store, when
+    /// the store can presign (S3).
+    pub async fn presigned_get(&self, key: StorageKey<'_>) -> Result<Option<Url>, Error> {
+        let Some((signer, prefix)) = &self.signer else {
+            return Ok(None);
+        };
+        let path = key.path();
+        let full = if prefix.is_empty() {
+            path
+        } else {
+            object_store::path::Path::from(format!("{prefix}/{path}"))
+        };
+        Ok(Some(
+            signer
+                .signed_url(
+                    object_store::signer::Method::GET,
+                    &full,
+                    PRESIGNED_URL_LIFETIME,
+                )
+                .await?,
+        ))
     }
 
     pub async fn exists(&self, key: StorageKey<'_>) -> Result<bool, Error> {
@@ -158,7 +193,10 @@ impl Storage {
 
 /// An S3 (or S3-compatible) bucket, optionally under a key prefix. Settings
 /// not in the config come from the AWS environment (`AWS_*` variables).
-fn s3_store(url: &Url, config: &S3Config) -> Result<Arc<dyn ObjectStore>, Error> {
+fn s3_store(
+    url: &Url,
+    config: &S3Config,
+) -> Result<(Arc<dyn ObjectStore>, Arc<AmazonS3>, String), Error> {
     crate::install_crypto_provider();
     let bucket = url.host_str().unwrap_or_default();
     let mut builder = AmazonS3Builder::from_env()
@@ -176,11 +214,12 @@ fn s3_store(url: &Url, config: &S3Config) -> Result<Arc<dyn ObjectStore>, Error>
     if let Some(secret) = &config.secret_access_key {
         builder = builder.with_secret_access_key(secret);
     }
-    let store = builder.build()?;
-    let prefix = url.path().trim_matches('/');
-    Ok(if prefix.is_empty() {
-        Arc::new(store)
+    let s3 = Arc::new(builder.build()?);
+    let prefix = url.path().trim_matches('/').to_string();
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        s3.clone()
     } else {
-        Arc::new(PrefixStore::new(store, prefix))
-    })
+        Arc::new(PrefixStore::new(Arc::clone(&s3), prefix.as_str()))
+    };
+    Ok((store, s3, prefix))
 }

@@ -68,6 +68,15 @@ pub async fn get(
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, digest, size) = locate(&app, &name, &digest).await?;
+    if app.config.storage.redirect_blob_downloads
+        && let Some(url) = app.storage.presigned_get(StorageKey::Blob(&digest)).await?
+    {
+        let mut headers = HeaderMap::new();
+        set(&mut headers, header::LOCATION, url.as_str());
+        set(&mut headers, DOCKER_CONTENT_DIGEST, digest.to_string());
+        set(&mut headers, header::CONTENT_LENGTH, "0");
+        return Ok((StatusCode::TEMPORARY_REDIRECT, headers).into_response());
+    }
     let requested = request_headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
