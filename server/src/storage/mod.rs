@@ -84,7 +84,12 @@ impl Storage {
                 Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true))
             }
             "s3" => {
-                let (store, s3, prefix) = s3_store(url, &config.s3)?;
+                let (s3, prefix) = s3_store(url, &config.s3)?;
+                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    s3.clone()
+                } else {
+                    Arc::new(PrefixStore::new(Arc::clone(&s3), prefix.as_str()))
+                };
                 signer = Some((s3 as Arc<dyn Signer>, prefix));
                 store
             }
@@ -193,10 +198,7 @@ impl Storage {
 
 /// An S3 (or S3-compatible) bucket, optionally under a key prefix. Settings
 /// not in the config come from the AWS environment (`AWS_*` variables).
-fn s3_store(
-    url: &Url,
-    config: &S3Config,
-) -> Result<(Arc<dyn ObjectStore>, Arc<AmazonS3>, String), Error> {
+fn s3_store(url: &Url, config: &S3Config) -> Result<(Arc<AmazonS3>, String), Error> {
     crate::install_crypto_provider();
     let bucket = url.host_str().unwrap_or_default();
     let mut builder = AmazonS3Builder::from_env()
@@ -214,12 +216,8 @@ fn s3_store(
     if let Some(secret) = &config.secret_access_key {
         builder = builder.with_secret_access_key(secret);
     }
-    let s3 = Arc::new(builder.build()?);
-    let prefix = url.path().trim_matches('/').to_string();
-    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-        s3.clone()
-    } else {
-        Arc::new(PrefixStore::new(Arc::clone(&s3), prefix.as_str()))
-    };
-    Ok((store, s3, prefix))
+    Ok((
+        Arc::new(builder.build()?),
+        url.path().trim_matches('/').to_string(),
+    ))
 }
