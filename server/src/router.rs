@@ -11,7 +11,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
-use crate::api::well_known;
+use crate::api::{health, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 
@@ -25,6 +25,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/.well-known/wasm-pkg/registry.json",
             get(well_known::registry_json),
         ),
+        ("/healthz", get(health::live)),
+        ("/readyz", get(health::ready)),
         ("/api/v1/packages", get(package_list::list)),
         (
             "/api/v1/packages/{namespace}/{name}",

@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod fixtures;
+pub mod postgres;
 pub mod process;
 pub mod storage;
 

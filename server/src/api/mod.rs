@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per API area.
 
+pub mod health;
 pub mod oci;
 pub mod packages;
 pub mod well_known;
