@@ -57,7 +57,7 @@ impl App {
         let db = Db::connect(&config.database)
             .await
             .map_err(|source| StartupError::Database {
-                url: config.database.url.clone(),
+                url: redact_password(&config.database.url),
                 source,
             })?;
         Ok(Arc::new(App {
@@ -67,5 +67,31 @@ impl App {
             storage,
             upload_hashes: HashCache::default(),
         }))
+    }
+}
+
+/// A database URL fit for messages and logs: any password replaced.
+pub fn redact_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("REDACTED"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_password("postgres://wkg:s3cret@db:5432/wkg"),
+            "postgres://wkg:REDACTED@db:5432/wkg"
+        );
+        assert_eq!(
+            super::redact_password("sqlite:///data/gateway.db"),
+            "sqlite:///data/gateway.db"
+        );
     }
 }
