@@ -112,3 +112,31 @@ pub fn component_with_metadata(description: &str, licenses: &str) -> Vec<u8> {
     add.licenses = AddMetadataField::Set(Licenses::new(licenses).expect("SPDX expression"));
     add.to_wasm(&component()).expect("metadata added")
 }
+
+/// [`component`] grown to about `size` bytes by a custom section, so pushes
+/// exercise multi-chunk uploads with a still-valid component.
+pub fn large_component(size: usize) -> Vec<u8> {
+    let mut wasm = component();
+    let name = b"padding";
+    let payload = pseudo_random(size.saturating_sub(wasm.len()), 77);
+    let mut body = leb128(name.len());
+    body.extend_from_slice(name);
+    body.extend_from_slice(&payload);
+    wasm.push(0); // custom section id
+    wasm.extend(leb128(body.len()));
+    wasm.extend(body);
+    wasm
+}
+
+fn leb128(mut value: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
