@@ -183,7 +183,7 @@ async fn upstream_wkg_publishes_gets_and_fetches() {
         "package example:app@0.1.0;\n\nworld app {\n    import example:greeter/greet@0.2.0;\n}\n",
     )
     .unwrap();
-    wkg.run(&dir.join("app"), &["wit", "fetch"]).await;
+    wkg.run(&dir.join("app"), &["fetch"]).await;
     let lock = std::fs::read_to_string(dir.join("app/wkg.lock")).unwrap();
     assert!(lock.contains("example:greeter"), "{lock}");
     let deps = dir.join("app/wit/deps");
