@@ -27,6 +27,16 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Remove blobs no manifest references (and, with `[gc] delete_untagged`,
+    /// untagged manifests); safe while a gateway serves the same data.
+    Gc {
+        /// TOML config file; environment variables WKG_GATEWAY_* override it.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Report what would be removed without removing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rebuild the Wasm package index from stored content (safe while a
     /// gateway serves the same data).
     Reindex {
@@ -53,6 +63,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => runtime.block_on(serve(config)),
         Command::Reindex { config } => runtime.block_on(reindex(config)),
+        Command::Gc { config, dry_run } => runtime.block_on(gc(config, dry_run)),
     }
 }
 
@@ -66,22 +77,59 @@ fn load_config(config_file: Option<&std::path::Path>) -> Result<Config, ExitCode
     })
 }
 
-async fn reindex(config_file: Option<PathBuf>) -> ExitCode {
-    let config = match load_config(config_file.as_deref()) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
+/// Opens the app (database, storage) without serving, for one-off commands.
+async fn open_offline(config_file: Option<PathBuf>) -> Result<crate::AppState, ExitCode> {
+    let config = load_config(config_file.as_deref())?;
     let public_url = config
         .public_url
         .clone()
         .or_else(|| url::Url::parse(&format!("http://{}/", config.listen)).ok())
         .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("static URL"));
-    let app = match crate::App::open(config, public_url).await {
+    crate::App::open(config, public_url).await.map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::FAILURE
+    })
+}
+
+async fn gc(config_file: Option<PathBuf>, dry_run: bool) -> ExitCode {
+    let app = match open_offline(config_file).await {
         Ok(app) => app,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
+        Err(code) => return code,
+    };
+    let options = crate::maintenance::gc::GcOptions {
+        dry_run,
+        delete_untagged: app.config.gc.delete_untagged,
+        grace: app.config.gc.grace,
+    };
+    let result = crate::maintenance::gc::collect(&app, options).await;
+    app.db.close().await;
+    match result {
+        Ok(report) => {
+            let verb = if dry_run { "would remove" } else { "removed" };
+            println!(
+                "{verb} {} manifests, {} blob links and {} blobs ({} bytes); marked {} unreferenced blobs for a later run",
+                report.manifests_deleted,
+                report.blob_links_removed,
+                report.blobs_deleted,
+                report.bytes_freed,
+                report.blobs_marked
+            );
+            ExitCode::SUCCESS
         }
+        Err(error) => {
+            eprintln!("error: garbage collection failed: {error}");
+            eprintln!(
+                "hint: it is safe to run again; nothing is deleted before it is unreferenced"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn reindex(config_file: Option<PathBuf>) -> ExitCode {
+    let app = match open_offline(config_file).await {
+        Ok(app) => app,
+        Err(code) => return code,
     };
     let result = crate::packages::reindex::reindex_all(&app).await;
     app.db.close().await;

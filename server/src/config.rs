@@ -41,6 +41,18 @@ pub struct Config {
     pub server: ServerConfig,
     pub registry: RegistryConfig,
     pub packages: PackagesConfig,
+    pub gc: GcConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct GcConfig {
+    /// How often GC runs inside the server; `None` ("off") disables it.
+    pub schedule: Option<Duration>,
+    /// Also delete manifests no tag (and no live index or subject) needs.
+    pub delete_untagged: bool,
+    /// Anything younger than this is never collected: it may belong to a
+    /// push in progress.
+    pub grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +151,16 @@ struct RawConfig {
     registry: RawRegistry,
     #[serde(default)]
     packages: RawPackages,
+    #[serde(default)]
+    gc: RawGc,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGc {
+    schedule: Option<String>,
+    delete_untagged: Option<StringOr<bool>>,
+    grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -339,6 +361,28 @@ impl Config {
             },
             parse_timeout: duration("packages.parse_timeout", raw.packages.parse_timeout, "10s")?,
         };
+        let gc = GcConfig {
+            schedule: match raw.gc.schedule.as_deref().map(str::trim) {
+                Some("off") => None,
+                other => Some(duration("gc.schedule", other.map(str::to_string), "24h")?),
+            },
+            delete_untagged: match raw.gc.delete_untagged {
+                Some(v) => v.parse("gc.delete_untagged")?,
+                None => false,
+            },
+            grace: duration("gc.grace", raw.gc.grace, "1h")?,
+        };
+        if gc.schedule.is_some_and(|every| every.is_zero()) {
+            return Err(ConfigError::key(
+                "gc.schedule",
+                "must be a positive duration like \"24h\", or \"off\"",
+            ));
+        }
+        for (key, value) in [("uploads.purge_interval", uploads.purge_interval)] {
+            if value.is_zero() {
+                return Err(ConfigError::key(key, "must be a positive duration"));
+            }
+        }
         Ok(Self {
             listen,
             public_url,
@@ -349,6 +393,7 @@ impl Config {
             server,
             registry,
             packages,
+            gc,
         })
     }
 }

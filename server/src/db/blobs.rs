@@ -86,15 +86,24 @@ impl Db {
     }
 }
 
+/// Links a blob into a repository. The link's time is refreshed (garbage
+/// collection spares links younger than its grace period, so a blob pushed
+/// again for an upcoming manifest stays) and any GC mark is cleared.
 async fn link(conn: &mut sqlx::AnyConnection, repository: &str, digest: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO repository_blobs (repository, digest, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT (repository, digest) DO UPDATE SET created_at = excluded.created_at",
     )
     .bind(repository)
     .bind(digest)
     .bind(now_millis())
-    .execute(conn)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE blobs SET gc_marked_at = NULL WHERE digest = $1 AND gc_marked_at IS NOT NULL",
+    )
+    .bind(digest)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! One file per table group; each adds methods to [`Db`].
 
 mod blobs;
+mod gc;
 mod leases;
 mod manifests;
 mod package_index;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use gc::RepositoryGraph;
 pub use manifests::{ManifestRecord, NewManifest, Referrer};
 pub use package_index::IndexedVersion;
 pub use packages::{VersionClaim, VersionConflict, VersionContent};
