@@ -348,12 +348,18 @@ fn invalid_config_fails_at_start_naming_the_key() {
     let output = std::process::Command::new(BIN)
         .arg("serve")
         .env("WKG_GATEWAY_DATA_DIR", data.path())
-        .env("WKG_GATEWAY_DATABASE__URL", "postgres://wkg:hunter2@127.0.0.1:1/wkg")
+        .env(
+            "WKG_GATEWAY_DATABASE__URL",
+            "postgres://wkg:hunter2@127.0.0.1:1/wkg",
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot open the database") && !stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the database") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
     assert!(stderr.contains("REDACTED"), "{stderr}");
 }
 
