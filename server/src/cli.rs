@@ -49,7 +49,6 @@ enum Command {
 /// Entry point shared by the binary and the test server.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,14 +66,17 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Loads the config and starts logging in the configured format.
 fn load_config(config_file: Option<&std::path::Path>) -> Result<Config, ExitCode> {
-    Config::load(config_file).map_err(|error| {
+    let config = Config::load(config_file).map_err(|error| {
         eprintln!("error: {error}");
         eprintln!(
             "hint: fix the config file or the WKG_GATEWAY_* environment variable named above"
         );
         ExitCode::from(2)
-    })
+    })?;
+    init_tracing(config.log_format);
+    Ok(config)
 }
 
 /// Opens the app (database, storage) without serving, for one-off commands.
@@ -178,12 +180,15 @@ async fn serve(config_file: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: crate::config::LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Text => builder.try_init(),
+        crate::config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

@@ -42,6 +42,16 @@ pub struct Config {
     pub registry: RegistryConfig,
     pub packages: PackagesConfig,
     pub gc: GcConfig,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +147,7 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     listen: Option<String>,
+    log_format: Option<String>,
     public_url: Option<String>,
     data_dir: Option<String>,
     #[serde(default)]
@@ -383,6 +394,16 @@ impl Config {
                 return Err(ConfigError::key(key, "must be a positive duration"));
             }
         }
+        let log_format = match raw.log_format.as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::key(
+                    "log_format",
+                    format!("{other:?} is not \"text\" or \"json\""),
+                ));
+            }
+        };
         Ok(Self {
             listen,
             public_url,
@@ -394,6 +415,7 @@ impl Config {
             registry,
             packages,
             gc,
+            log_format,
         })
     }
 }

@@ -124,6 +124,7 @@ impl ApiError {
     /// A failure that is ours, not the client's: logged here, generic outside.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");
+        crate::metrics::global().backend_error("internal");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::InternalError,
@@ -135,6 +136,7 @@ impl ApiError {
     /// retrying later may help, and `Retry-After` says when.
     pub fn unavailable(backend: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(backend, error = %error, "backend unavailable");
+        crate::metrics::global().backend_error(backend);
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::InternalError,

@@ -3,6 +3,7 @@
 //! The crate is a library first: the binary, the tests and the benchmarks all
 //! build the same [`App`] and serve the same [`router`].
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod digest;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
+pub mod metrics;
 pub mod names;
 pub mod packages;
 pub mod registry;

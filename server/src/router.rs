@@ -11,7 +11,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
-use crate::api::{health, well_known};
+use crate::api::{health, metrics, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 
@@ -27,6 +27,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/healthz", get(health::live)),
         ("/readyz", get(health::ready)),
+        ("/metrics", get(metrics::render)),
         ("/api/v1/packages", get(package_list::list)),
         (
             "/api/v1/packages/{namespace}/{name}",
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(base::not_found)
         // Bodies are streamed (blobs) or read with their own limit (manifests).
         .layer(DefaultBodyLimit::disable())
+        // Inside the router, so the matched route template is known.
+        .layer(axum::middleware::from_fn(crate::access::log_and_measure))
         .with_state(state);
 
     // The name fold must happen before routing, so it wraps the router.

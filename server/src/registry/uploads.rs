@@ -24,6 +24,22 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names::RepoName;
 use crate::storage::{StorageKey, pump};
 
+/// Counts a body being streamed into storage for as long as it lives.
+struct UploadInProgress;
+
+impl UploadInProgress {
+    fn start() -> Self {
+        crate::metrics::global().uploads_in_progress.inc();
+        Self
+    }
+}
+
+impl Drop for UploadInProgress {
+    fn drop(&mut self) {
+        crate::metrics::global().uploads_in_progress.dec();
+    }
+}
+
 /// Running SHA-256 of sessions whose bytes all passed through this process.
 #[derive(Debug, Default)]
 pub struct HashCache(Mutex<HashMap<Uuid, (u64, Hasher)>>);
@@ -126,6 +142,7 @@ pub async fn append_chunk(
         chunk: chunk_id,
     };
     let writer = app.storage.writer(chunk).await?;
+    let _in_progress = UploadInProgress::start();
     let (writer, pumped) = pump(
         body.into_data_stream(),
         writer,
@@ -272,6 +289,7 @@ pub async fn store_monolithic(
     body: Body,
 ) -> ApiResult<()> {
     let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
+    let _in_progress = UploadInProgress::start();
     let (writer, pumped) = pump(
         body.into_data_stream(),
         writer,

@@ -1,0 +1,75 @@
+//! One log line and one set of metric updates per request.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::metrics::{RequestLabels, RouteLabels, global};
+
+fn content_length(headers: &axum::http::HeaderMap) -> u64 {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Logs method, route, status, duration, bytes and request id (never
+/// headers or bodies, so never secrets), and feeds the metrics.
+pub async fn log_and_measure(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let bytes_in = content_length(request.headers());
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let bytes_out = if method == "HEAD" {
+        0
+    } else {
+        content_length(response.headers())
+    };
+
+    let metrics = global();
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    metrics
+        .request_duration
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
+    metrics.bytes_received.inc_by(bytes_in);
+    metrics.bytes_sent.inc_by(bytes_out);
+    tracing::info!(
+        target: "wkg_gateway::access",
+        %method,
+        %route,
+        status,
+        duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        bytes_in,
+        bytes_out,
+        request_id = %request_id,
+        "request"
+    );
+    response
+}
