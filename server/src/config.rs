@@ -43,6 +43,15 @@ pub struct Config {
     pub packages: PackagesConfig,
     pub gc: GcConfig,
     pub log_format: LogFormat,
+    pub auth: AuthConfig,
+}
+
+/// Who may do what. This build has one mode, `none`: every request may
+/// pull and push, which is refused on a non-loopback address unless
+/// `allow_anonymous_write = true` says it is intended.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub allow_anonymous_write: bool,
 }
 
 /// How log lines are written to stderr.
@@ -164,6 +173,15 @@ struct RawConfig {
     packages: RawPackages,
     #[serde(default)]
     gc: RawGc,
+    #[serde(default)]
+    auth: RawAuth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    mode: Option<String>,
+    allow_anonymous_write: Option<StringOr<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -394,6 +412,32 @@ impl Config {
                 return Err(ConfigError::key(key, "must be a positive duration"));
             }
         }
+        let auth = AuthConfig {
+            allow_anonymous_write: match raw.auth.allow_anonymous_write {
+                Some(v) => v.parse("auth.allow_anonymous_write")?,
+                None => false,
+            },
+        };
+        match raw.auth.mode.as_deref().map(str::trim) {
+            None | Some("none") => {}
+            Some(other) => {
+                return Err(ConfigError::key(
+                    "auth.mode",
+                    format!(
+                        "{other:?} is not available in this build; the only mode is \"none\" (no authentication)"
+                    ),
+                ));
+            }
+        }
+        if !listen.ip().is_loopback() && !auth.allow_anonymous_write {
+            return Err(ConfigError::key(
+                "auth.allow_anonymous_write",
+                format!(
+                    "`listen` = {listen} is reachable from other machines and `auth.mode` is \"none\", so anyone \
+                     there could push and delete; set `[auth] allow_anonymous_write = true` if that is intended"
+                ),
+            ));
+        }
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -416,6 +460,7 @@ impl Config {
             packages,
             gc,
             log_format,
+            auth,
         })
     }
 }
@@ -602,7 +647,7 @@ mod tests {
         let err = Config::from_toml_str("listen = \"0.0.0.0:80\"").unwrap_err();
         assert!(err.to_string().contains("`public_url`"), "{err}");
         let ok = Config::from_toml_str(
-            "listen = \"0.0.0.0:80\"\npublic_url = \"https://r.example.com\"",
+            "listen = \"0.0.0.0:80\"\npublic_url = \"https://r.example.com\"\n[auth]\nallow_anonymous_write = true",
         )
         .unwrap();
         assert_eq!(ok.public_url.unwrap().as_str(), "https://r.example.com/");
@@ -641,6 +686,25 @@ mod tests {
             (
                 "[packages]\nparse_size_limit = \"lots\"",
                 "`packages.parse_size_limit`",
+            ),
+            ("[gc]\nschedule = \"0s\"", "`gc.schedule`"),
+            (
+                "[gc]\ndelete_untagged = \"sometimes\"",
+                "`gc.delete_untagged`",
+            ),
+            (
+                "[uploads]\npurge_interval = \"0s\"",
+                "`uploads.purge_interval`",
+            ),
+            ("log_format = \"xml\"", "`log_format`"),
+            ("[auth]\nmode = \"token\"", "`auth.mode`"),
+            (
+                "[auth]\nmode = \"none\"\nallow_anonymous_write = \"perhaps\"",
+                "`auth.allow_anonymous_write`",
+            ),
+            (
+                "listen = \"0.0.0.0:80\"\npublic_url = \"https://r.example.com\"",
+                "`auth.allow_anonymous_write`",
             ),
         ] {
             let err = Config::from_toml_str(text).unwrap_err().to_string();
