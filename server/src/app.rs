@@ -20,6 +20,8 @@ pub struct App {
     pub storage: Storage,
     /// In-process fast path for upload hashing; never the source of truth.
     pub upload_hashes: HashCache,
+    /// Permits for request bodies streamed into storage at once.
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 pub type AppState = Arc<App>;
@@ -60,12 +62,14 @@ impl App {
                 url: redact_password(&config.database.url),
                 source,
             })?;
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.uploads.max_concurrent));
         Ok(Arc::new(App {
             config,
             public_url,
             db,
             storage,
             upload_hashes: HashCache::default(),
+            upload_slots,
         }))
     }
 }

@@ -144,6 +144,8 @@ pub struct UploadConfig {
     /// A request body that sends nothing for this long is abandoned, so a
     /// stalled client cannot hold a connection and a staging file forever.
     pub body_idle_timeout: Duration,
+    /// Request bodies streamed into storage at once; more get 429.
+    pub max_concurrent: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +229,7 @@ struct RawDatabase {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawUploads {
+    max_concurrent: Option<StringOr<usize>>,
     max_age: Option<String>,
     purge_interval: Option<String>,
     body_idle_timeout: Option<String>,
@@ -373,7 +376,17 @@ impl Config {
                 raw.uploads.body_idle_timeout,
                 "2m",
             )?,
+            max_concurrent: match raw.uploads.max_concurrent {
+                Some(v) => v.parse("uploads.max_concurrent")?,
+                None => 256,
+            },
         };
+        if uploads.max_concurrent == 0 {
+            return Err(ConfigError::key(
+                "uploads.max_concurrent",
+                "must be at least 1",
+            ));
+        }
         let server = ServerConfig {
             shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
         };

@@ -299,3 +299,61 @@ async fn concurrent_chunk_at_same_offset_commits_once() {
         .unwrap();
     assert_eq!(put.status(), StatusCode::CREATED);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_beyond_the_concurrency_cap_get_429() {
+    use futures::StreamExt;
+    let app = TestApp::spawn_with("[uploads]\nmax_concurrent = 1\n").await;
+    let location = start(&app, "busy").await;
+    // One upload holds the only slot until released.
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let body = futures::stream::once(async {
+        Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"first"))
+    })
+    .chain(futures::stream::once(async move {
+        let _ = released.await;
+        Ok(bytes::Bytes::from_static(b" and last"))
+    }))
+    .boxed();
+    let holding = tokio::spawn({
+        let client = app.client.clone();
+        let url = app.url(&location);
+        async move {
+            client
+                .patch(url)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let mut refused = None;
+    for _ in 0..50 {
+        let digest = sha256_digest(b"second");
+        let response = app
+            .client
+            .post(app.url(&format!("/v2/busy/blobs/uploads/?digest={digest}")))
+            .body("second")
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+            refused = Some(response);
+            break;
+        }
+        // The slot was free (the holder had not started yet): undo and retry.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_error(
+        refused.expect("a second concurrent upload is refused"),
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOOMANYREQUESTS",
+    )
+    .await;
+    release.send(()).unwrap();
+    assert_eq!(holding.await.unwrap(), StatusCode::ACCEPTED);
+    // With the slot free again, uploads go through.
+    app.push_blob("busy", b"third").await;
+}

@@ -25,12 +25,24 @@ use crate::names::RepoName;
 use crate::storage::{StorageKey, pump};
 
 /// Counts a body being streamed into storage for as long as it lives.
-struct UploadInProgress;
+/// Holds one of the `uploads.max_concurrent` permits; without one the
+/// request gets 429 and a `Retry-After`, rather than piling up.
+struct UploadInProgress {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
 impl UploadInProgress {
-    fn start() -> Self {
+    fn start(app: &App) -> ApiResult<Self> {
+        let permit = app.upload_slots.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                "the registry is receiving as many uploads as it is configured for; retry shortly",
+            )
+            .with_header(header::RETRY_AFTER, "2")
+        })?;
         crate::metrics::global().uploads_in_progress.inc();
-        Self
+        Ok(Self { _permit: permit })
     }
 }
 
@@ -142,7 +154,7 @@ pub async fn append_chunk(
         chunk: chunk_id,
     };
     let writer = app.storage.writer(chunk).await?;
-    let _in_progress = UploadInProgress::start();
+    let _in_progress = UploadInProgress::start(app)?;
     let (writer, pumped) = pump(
         body.into_data_stream(),
         writer,
@@ -289,7 +301,7 @@ pub async fn store_monolithic(
     body: Body,
 ) -> ApiResult<()> {
     let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
-    let _in_progress = UploadInProgress::start();
+    let _in_progress = UploadInProgress::start(app)?;
     let (writer, pumped) = pump(
         body.into_data_stream(),
         writer,
