@@ -1,7 +1,6 @@
 //! The gateway as a child process, for what only a real process shows:
 //! restarts, SIGKILL, signals, exit codes, peak memory.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,15 +16,6 @@ pub struct GatewayProcess {
     log: PathBuf,
 }
 
-/// A free loopback port (bound, then released for the child to take).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 impl GatewayProcess {
     /// Starts `binary serve` with data under `data_dir`; `env` adds
     /// `WKG_GATEWAY_*` settings. Waits until `/v2/` answers.
@@ -34,17 +24,14 @@ impl GatewayProcess {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Self::start_on(
-            PathBuf::from(binary),
-            data_dir.to_path_buf(),
-            free_port(),
-            env,
-        )
+        Self::start_on(PathBuf::from(binary), data_dir.to_path_buf(), env)
     }
 
-    fn start_on(binary: PathBuf, data_dir: PathBuf, port: u16, env: Vec<(String, String)>) -> Self {
-        let log = data_dir.join(format!("gateway-{port}-{}.log", std::process::id()));
+    /// Starts the gateway on `127.0.0.1:0` and learns its port from the
+    /// "serving" log line, so parallel tests never race for a port.
+    fn start_on(binary: PathBuf, data_dir: PathBuf, env: Vec<(String, String)>) -> Self {
         std::fs::create_dir_all(&data_dir).expect("data dir");
+        let log = data_dir.join(format!("{}.log", crate::database::unique_name("gateway")));
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -52,7 +39,7 @@ impl GatewayProcess {
             .expect("log file");
         let child = Command::new(&binary)
             .arg("serve")
-            .env("WKG_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("WKG_GATEWAY_LISTEN", "127.0.0.1:0")
             .env("WKG_GATEWAY_DATA_DIR", &data_dir)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -63,18 +50,20 @@ impl GatewayProcess {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let mut process = Self {
             child,
-            base: format!("http://127.0.0.1:{port}"),
-            port,
+            base: String::new(),
+            port: 0,
             binary,
             data_dir,
             env,
             log,
         };
-        process.wait_ready();
+        process.port = process.wait_ready();
+        process.base = format!("http://127.0.0.1:{}", process.port);
         process
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for the "serving" line and returns the bound port.
+    fn wait_ready(&mut self) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -83,13 +72,13 @@ impl GatewayProcess {
                     self.log_text()
                 );
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            if let Some(port) = serving_port(&self.log_text()) {
+                return port;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "gateway did not start listening within 60 s; log:\n{}",
+            "gateway did not start serving within 60 s; log:\n{}",
             self.log_text()
         );
     }
@@ -147,12 +136,7 @@ impl GatewayProcess {
     /// Starts another gateway on its own port sharing this one's database,
     /// blob store and data directory: a replica.
     pub fn start_replica(&self) -> Self {
-        Self::start_on(
-            self.binary.clone(),
-            self.data_dir.clone(),
-            free_port(),
-            self.env.clone(),
-        )
+        Self::start_on(self.binary.clone(), self.data_dir.clone(), self.env.clone())
     }
 
     /// SIGKILLs the process and starts it again on the same port and data.
@@ -162,7 +146,6 @@ impl GatewayProcess {
         Self::start_on(
             self.binary.clone(),
             self.data_dir.clone(),
-            self.port,
             std::mem::take(&mut self.env),
         )
     }
@@ -179,7 +162,6 @@ impl GatewayProcess {
         Self::start_on(
             self.binary.clone(),
             self.data_dir.clone(),
-            self.port,
             std::mem::take(&mut self.env),
         )
     }
@@ -205,5 +187,29 @@ impl Drop for GatewayProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The port in the gateway's "wkg-gateway is serving ... listen=127.0.0.1:PORT"
+/// line (text or JSON logs).
+fn serving_port(log: &str) -> Option<u16> {
+    let line = log
+        .lines()
+        .find(|line| line.contains("wkg-gateway is serving"))?;
+    let after = &line[line.find("listen")?..];
+    let address = &after[after.find("127.0.0.1:")? + "127.0.0.1:".len()..];
+    let digits: String = address.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_serving_port() {
+        let text = "2026 INFO wkg_gateway::cli: wkg-gateway is serving listen=127.0.0.1:4312 public_url=http://127.0.0.1:4312/";
+        assert_eq!(super::serving_port(text), Some(4312));
+        let json = r#"{"message":"wkg-gateway is serving","listen":"127.0.0.1:999"}"#;
+        assert_eq!(super::serving_port(json), Some(999));
+        assert_eq!(super::serving_port("starting"), None);
     }
 }

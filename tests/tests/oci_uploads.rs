@@ -328,30 +328,25 @@ async fn uploads_beyond_the_concurrency_cap_get_429() {
                 .status()
         }
     });
-    let mut refused = None;
-    for _ in 0..50 {
-        let digest = sha256_digest(b"second");
-        let response = app
-            .client
-            .post(app.url(&format!("/v2/busy/blobs/uploads/?digest={digest}")))
-            .body("second")
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            assert!(response.headers().contains_key("retry-after"));
-            refused = Some(response);
+    // Wait until the holder streams (it holds the slot), then try another.
+    let gauge = &wkg_gateway::metrics::global().uploads_in_progress;
+    for _ in 0..200 {
+        if gauge.get() >= 1 {
             break;
         }
-        // The slot was free (the holder had not started yet): undo and retry.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_error(
-        refused.expect("a second concurrent upload is refused"),
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOOMANYREQUESTS",
-    )
-    .await;
+    assert_eq!(gauge.get(), 1, "the holding upload is streaming");
+    let digest = sha256_digest(b"second");
+    let refused = app
+        .client
+        .post(app.url(&format!("/v2/busy/blobs/uploads/?digest={digest}")))
+        .body("second")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
     release.send(()).unwrap();
     assert_eq!(holding.await.unwrap(), StatusCode::ACCEPTED);
     // With the slot free again, uploads go through.
