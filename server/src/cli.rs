@@ -27,6 +27,13 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Exit 0 if a gateway answers `/readyz` with 200 (for container
+    /// HEALTHCHECKs, where no curl is installed).
+    Healthcheck {
+        /// Base URL of the gateway.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Remove blobs no manifest references (and, with `[gc] delete_untagged`,
     /// untagged manifests); safe while a gateway serves the same data.
     Gc {
@@ -63,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Serve { config } => runtime.block_on(serve(config)),
         Command::Reindex { config } => runtime.block_on(reindex(config)),
         Command::Gc { config, dry_run } => runtime.block_on(gc(config, dry_run)),
+        Command::Healthcheck { url } => healthcheck(&url),
     }
 }
 
@@ -77,6 +85,41 @@ fn load_config(config_file: Option<&std::path::Path>) -> Result<Config, ExitCode
     })?;
     init_tracing(config.log_format);
     Ok(config)
+}
+
+/// A minimal HTTP/1.0 GET of `<url>/readyz` over plain TCP.
+fn healthcheck(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let Some(authority) = url
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+    else {
+        eprintln!("error: --url must be http://HOST:PORT (the check talks to the local gateway)");
+        return ExitCode::from(2);
+    };
+    let attempt = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(authority)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+        write!(stream, "GET /readyz HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    };
+    match attempt() {
+        Ok(response)
+            if response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200") =>
+        {
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            eprintln!("not ready: {}", response.lines().last().unwrap_or_default());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("no answer from {authority}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Opens the app (database, storage) without serving, for one-off commands.

@@ -413,3 +413,26 @@ async fn abandoned_uploads_are_purged() {
         "staged bytes removed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_command_reports_readiness() {
+    let data = TempDir::new().unwrap();
+    let gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    let base = gateway.base.clone();
+    let ready = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["healthcheck", "--url", &base])
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(ready.success());
+    drop(gateway);
+    let down = std::process::Command::new(BIN)
+        .args(["healthcheck", "--url", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("no answer"));
+}
