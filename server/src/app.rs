@@ -41,6 +41,8 @@ pub enum StartupError {
         url: String,
         source: crate::storage::Error,
     },
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}; is another process using the port?")]
     Listen {
         addr: std::net::SocketAddr,

@@ -44,6 +44,14 @@ pub struct Config {
     pub gc: GcConfig,
     pub log_format: LogFormat,
     pub auth: AuthConfig,
+    /// Serve https with this certificate and key (PEM files).
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// Who may do what. This build has one mode, `none`: every request may
@@ -177,6 +185,14 @@ struct RawConfig {
     gc: RawGc,
     #[serde(default)]
     auth: RawAuth,
+    tls: Option<RawTls>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_file: Option<String>,
+    key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -451,6 +467,30 @@ impl Config {
                 ),
             ));
         }
+        let tls = match raw.tls {
+            None => None,
+            Some(RawTls {
+                cert_file: Some(cert),
+                key_file: Some(key),
+            }) => Some(TlsConfig {
+                cert_file: PathBuf::from(cert),
+                key_file: PathBuf::from(key),
+            }),
+            Some(RawTls {
+                cert_file: None, ..
+            }) => {
+                return Err(ConfigError::key(
+                    "tls.cert_file",
+                    "is required when [tls] is present",
+                ));
+            }
+            Some(RawTls { key_file: None, .. }) => {
+                return Err(ConfigError::key(
+                    "tls.key_file",
+                    "is required when [tls] is present",
+                ));
+            }
+        };
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -474,6 +514,7 @@ impl Config {
             gc,
             log_format,
             auth,
+            tls,
         })
     }
 }
@@ -710,6 +751,8 @@ mod tests {
                 "`uploads.purge_interval`",
             ),
             ("log_format = \"xml\"", "`log_format`"),
+            ("[tls]\nkey_file = \"k.pem\"", "`tls.cert_file`"),
+            ("[tls]\ncert_file = \"c.pem\"", "`tls.key_file`"),
             ("[auth]\nmode = \"token\"", "`auth.mode`"),
             (
                 "[auth]\nmode = \"none\"\nallow_anonymous_write = \"perhaps\"",

@@ -20,6 +20,7 @@ pub mod registry;
 pub mod router;
 pub mod server;
 pub mod storage;
+pub mod tls;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -10,11 +10,14 @@ use url::Url;
 
 use crate::app::{App, AppState, StartupError};
 use crate::config::Config;
+use crate::tls::{ReloadingCert, TlsListener};
 
 /// A bound, ready-to-serve gateway.
 pub struct Server {
     listener: TcpListener,
     app: AppState,
+    /// Present when serving https.
+    tls: Option<Arc<ReloadingCert>>,
 }
 
 impl Server {
@@ -34,15 +37,22 @@ impl Server {
                 addr: config.listen,
                 source,
             })?;
+        let tls = match &config.tls {
+            Some(tls) => Some(ReloadingCert::open(&tls.cert_file, &tls.key_file)?),
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
-            None => Url::parse(&format!("http://{local}/")).map_err(|e| StartupError::Listen {
-                addr: local,
-                source: std::io::Error::other(e),
-            })?,
+            None => {
+                Url::parse(&format!("{scheme}://{local}/")).map_err(|e| StartupError::Listen {
+                    addr: local,
+                    source: std::io::Error::other(e),
+                })?
+            }
         };
         let app = App::open(config, public_url).await?;
-        Ok(Self { listener, app })
+        Ok(Self { listener, app, tls })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -61,20 +71,31 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { listener, app } = self;
+        let Server { listener, app, tls } = self;
         let grace = app.config.server.shutdown_grace;
         let maintenance = crate::maintenance::spawn(app.clone());
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let service = crate::router(app.clone()).into_make_service();
-        let mut serving = tokio::spawn(
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                    notify.notify_one();
-                })
-                .into_future(),
-        );
+        let stop = async move {
+            shutdown.await;
+            notify.notify_one();
+        };
+        let mut serving = match tls {
+            None => tokio::spawn(
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(stop)
+                    .into_future(),
+            ),
+            Some(cert) => {
+                let listener = TlsListener::new(listener, cert)?;
+                tokio::spawn(
+                    axum::serve(listener, service)
+                        .with_graceful_shutdown(stop)
+                        .into_future(),
+                )
+            }
+        };
         let result = tokio::select! {
             done = &mut serving => done,
             () = stopping.notified() => {

@@ -34,6 +34,18 @@ pub fn http_client() -> Client {
     Client::builder().build().expect("http client")
 }
 
+/// A client that trusts the certificates of a PEM file (a test CA, or a
+/// served chain whose last entry is the test CA).
+pub fn https_client_trusting(cert_file: &std::path::Path) -> Client {
+    install_crypto();
+    let pem = std::fs::read(cert_file).expect("certificate file");
+    let mut builder = Client::builder();
+    for cert in reqwest::Certificate::from_pem_bundle(&pem).expect("PEM certificates") {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().expect("https client")
+}
+
 /// A gateway served in-process on an ephemeral loopback port, with its own
 /// temporary data directory. Stopped when dropped.
 pub struct TestApp {
@@ -88,14 +100,19 @@ impl TestApp {
         let server = Server::bind(config).await.expect("gateway starts");
         let addr = server.local_addr();
         let state = server.app().clone();
+        // With [tls], talk https and trust the configured certificate.
+        let (scheme, client) = match &state.config.tls {
+            Some(tls) => ("https", https_client_trusting(&tls.cert_file)),
+            None => ("http", http_client()),
+        };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
         Self {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             authority: addr.to_string(),
-            client: http_client(),
+            client,
             data,
             app: state,
             database_url,
