@@ -2,11 +2,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::app::AppState;
+use crate::client_addr::{Peer, client_ip};
 use crate::metrics::{RequestLabels, RouteLabels, global};
 
 fn content_length(headers: &axum::http::HeaderMap) -> u64 {
@@ -19,8 +21,22 @@ fn content_length(headers: &axum::http::HeaderMap) -> u64 {
 
 /// Logs method, route, status, duration, bytes and request id (never
 /// headers or bodies, so never secrets), and feeds the metrics.
-pub async fn log_and_measure(request: Request, next: Next) -> Response {
+pub async fn log_and_measure(
+    State(app): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .map(|ConnectInfo(Peer(peer))| {
+            let forwarded = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            client_ip(*peer, forwarded, &app.config.server.trusted_proxies).to_string()
+        });
     let method = request.method().to_string();
     let route = request
         .extensions()
@@ -69,6 +85,7 @@ pub async fn log_and_measure(request: Request, next: Next) -> Response {
         bytes_in,
         bytes_out,
         request_id = %request_id,
+        client = client.as_deref().unwrap_or("-"),
         "request"
     );
     response

@@ -160,6 +160,8 @@ pub struct UploadConfig {
 pub struct ServerConfig {
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (see `client_addr`).
+    pub trusted_proxies: Vec<crate::client_addr::Network>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -255,6 +257,7 @@ struct RawUploads {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     shutdown_grace: Option<String>,
+    trusted_proxies: Option<StringOr<Vec<String>>>,
 }
 
 /// Numbers may come from TOML (typed) or from the environment (text).
@@ -405,6 +408,23 @@ impl Config {
         }
         let server = ServerConfig {
             shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
+            // A TOML list, or comma-separated text from the environment.
+            trusted_proxies: match raw.server.trusted_proxies {
+                None => Vec::new(),
+                Some(StringOr::Value(list)) => list,
+                Some(StringOr::Text(text)) => text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect(),
+            }
+            .iter()
+            .map(|net| {
+                net.parse()
+                    .map_err(|e| ConfigError::key("server.trusted_proxies", e))
+            })
+            .collect::<Result<_, _>>()?,
         };
         let registry = RegistryConfig {
             namespace_prefix: parse_namespace_prefix(
@@ -751,6 +771,10 @@ mod tests {
                 "`uploads.purge_interval`",
             ),
             ("log_format = \"xml\"", "`log_format`"),
+            (
+                "[server]\ntrusted_proxies = [\"10.0.0.0/99\"]",
+                "`server.trusted_proxies`",
+            ),
             ("[tls]\nkey_file = \"k.pem\"", "`tls.cert_file`"),
             ("[tls]\ncert_file = \"c.pem\"", "`tls.key_file`"),
             ("[auth]\nmode = \"token\"", "`auth.mode`"),

@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod digest;

@@ -95,7 +95,10 @@ pub fn router(state: AppState) -> Router {
         // Bodies are streamed (blobs) or read with their own limit (manifests).
         .layer(DefaultBodyLimit::disable())
         // Inside the router, so the matched route template is known.
-        .layer(axum::middleware::from_fn(crate::access::log_and_measure))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::access::log_and_measure,
+        ))
         .with_state(state);
 
     // The name fold must happen before routing, so it wraps the router.

@@ -76,7 +76,8 @@ impl Server {
         let maintenance = crate::maintenance::spawn(app.clone());
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
-        let service = crate::router(app.clone()).into_make_service();
+        let service = crate::router(app.clone())
+            .into_make_service_with_connect_info::<crate::client_addr::Peer>();
         let stop = async move {
             shutdown.await;
             notify.notify_one();

@@ -107,3 +107,41 @@ async fn json_access_logs_without_secrets() {
         "{entry}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let client = http_client();
+    for (trusted, expected) in [("127.0.0.1", "198.51.100.7"), ("10.0.0.0/8", "127.0.0.1")] {
+        let data = TempDir::new().unwrap();
+        let gateway = GatewayProcess::start(
+            BIN,
+            data.path(),
+            &[
+                ("WKG_GATEWAY_LOG_FORMAT", "json"),
+                ("WKG_GATEWAY_SERVER__TRUSTED_PROXIES", trusted),
+            ],
+        );
+        client
+            .get(format!("{}/v2/", gateway.base))
+            .header("x-forwarded-for", "198.51.100.7")
+            .header("x-request-id", "forwarded")
+            .send()
+            .await
+            .unwrap();
+        let mut entry = None;
+        for _ in 0..50 {
+            entry = gateway
+                .log_text()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .find(|e| e["request_id"] == "forwarded");
+            if entry.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let entry =
+            entry.unwrap_or_else(|| panic!("no access log line; log:\n{}", gateway.log_text()));
+        assert_eq!(entry["client"], expected, "trusted proxies {trusted}");
+    }
+}
