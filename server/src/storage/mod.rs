@@ -108,7 +108,11 @@ impl Storage {
                 }));
             }
         };
-        Ok(Self { store, signer, local_root })
+        Ok(Self {
+            store,
+            signer,
+            local_root,
+        })
     }
 
     /// A time-limited URL that reads `key` straight from the store, when
@@ -234,7 +238,10 @@ fn s3_store(url: &Url, config: &S3Config) -> Result<(Arc<AmazonS3>, String), Err
 }
 
 /// Streams (a range of) a local file in large reads.
-async fn read_local_file(path: std::path::PathBuf, range: Option<Range<u64>>) -> Result<ObjectRead, Error> {
+async fn read_local_file(
+    path: std::path::PathBuf,
+    range: Option<Range<u64>>,
+) -> Result<ObjectRead, Error> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
@@ -245,7 +252,9 @@ async fn read_local_file(path: std::path::PathBuf, range: Option<Range<u64>>) ->
     };
     let length = match range {
         Some(range) => {
-            file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(|e| local_error(&path, e))?;
+            file.seek(std::io::SeekFrom::Start(range.start))
+                .await
+                .map_err(|e| local_error(&path, e))?;
             range.end - range.start
         }
         None => u64::MAX,
@@ -253,7 +262,9 @@ async fn read_local_file(path: std::path::PathBuf, range: Option<Range<u64>>) ->
     let reader = file.take(length);
     let stream = tokio_util::io::ReaderStream::with_capacity(reader, LOCAL_READ_CHUNK)
         .map(move |chunk| chunk.map_err(|e| local_error(&path, e)));
-    Ok(ObjectRead { stream: stream.boxed() })
+    Ok(ObjectRead {
+        stream: stream.boxed(),
+    })
 }
 
 fn local_error(path: &std::path::Path, error: std::io::Error) -> Error {
