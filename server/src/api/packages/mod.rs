@@ -157,8 +157,11 @@ pub fn sort_newest_first(versions: &mut [IndexedVersion]) {
     });
 }
 
-/// The highest non-yanked version, optionally only stable ones.
-pub fn latest(versions: &[IndexedVersion], stable_only: bool) -> Option<&IndexedVersion> {
+/// The highest non-yanked version whose semver passes `wanted`.
+pub fn highest<'a>(
+    versions: &'a [IndexedVersion],
+    wanted: impl Fn(&semver::Version) -> bool,
+) -> Option<&'a IndexedVersion> {
     versions
         .iter()
         .filter(|v| !v.yanked)
@@ -167,7 +170,12 @@ pub fn latest(versions: &[IndexedVersion], stable_only: bool) -> Option<&Indexed
                 .ok()
                 .map(|parsed| (parsed, v))
         })
-        .filter(|(parsed, _)| !stable_only || parsed.pre.is_empty())
+        .filter(|(parsed, _)| wanted(parsed))
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, v)| v)
+}
+
+/// The highest non-yanked version, optionally only stable ones.
+pub fn latest(versions: &[IndexedVersion], stable_only: bool) -> Option<&IndexedVersion> {
+    highest(versions, |version| !stable_only || version.pre.is_empty())
 }

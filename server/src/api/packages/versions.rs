@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    detail, index_on_miss, latest, package_name, package_unknown, sort_newest_first, summary,
-    version_param, version_unknown,
+    detail, highest, index_on_miss, latest, package_name, package_unknown, sort_newest_first,
+    summary, version_param, version_unknown,
 };
 use crate::api::oci::set;
 use crate::app::AppState;
@@ -150,17 +150,7 @@ pub async fn resolve(
             format!("{text:?} is not a semver requirement like ^0.2: {e}"),
         )
     })?;
-    let best = versions
-        .iter()
-        .filter(|v| !v.yanked)
-        .filter_map(|v| {
-            semver::Version::parse(&v.version)
-                .ok()
-                .map(|parsed| (parsed, v))
-        })
-        .filter(|(parsed, _)| requirement.matches(parsed))
-        .max_by(|a, b| a.0.cmp(&b.0))
-        .map(|(_, v)| v);
+    let best = highest(&versions, |version| requirement.matches(version));
     match best {
         Some(version) => Ok(Json(detail(version))),
         None => Err(ApiError::not_found(
