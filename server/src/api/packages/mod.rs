@@ -158,10 +158,10 @@ pub fn sort_newest_first(versions: &mut [IndexedVersion]) {
 }
 
 /// The highest non-yanked version whose semver passes `wanted`.
-pub fn highest<'a>(
-    versions: &'a [IndexedVersion],
+pub fn highest(
+    versions: &[IndexedVersion],
     wanted: impl Fn(&semver::Version) -> bool,
-) -> Option<&'a IndexedVersion> {
+) -> Option<&IndexedVersion> {
     versions
         .iter()
         .filter(|v| !v.yanked)
