@@ -93,14 +93,6 @@ impl ApiError {
         }))
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.0.status
-    }
-
-    pub fn code(&self) -> ErrorCode {
-        self.0.code
-    }
-
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.0.detail = Some(detail);
         self

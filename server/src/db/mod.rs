@@ -47,14 +47,6 @@ impl Error {
             Error::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
         )
     }
-
-    /// A unique or primary-key constraint rejected the write.
-    pub fn is_unique_violation(&self) -> bool {
-        match self {
-            Error::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
-            _ => false,
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
