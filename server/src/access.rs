@@ -2,13 +2,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::client_addr::{Peer, client_ip};
+use crate::client_addr::client_of;
 use crate::metrics::{RequestLabels, RouteLabels, global};
 
 fn content_length(headers: &axum::http::HeaderMap) -> u64 {
@@ -27,16 +27,7 @@ pub async fn log_and_measure(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<Peer>>()
-        .map(|ConnectInfo(Peer(peer))| {
-            let forwarded = request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
-            client_ip(*peer, forwarded, &app.config.server.trusted_proxies).to_string()
-        });
+    let client = client_of(&request, &app.config.server.trusted_proxies).map(|ip| ip.to_string());
     let method = request.method().to_string();
     let route = request
         .extensions()

@@ -22,6 +22,8 @@ pub struct App {
     pub upload_hashes: HashCache,
     /// Permits for request bodies streamed into storage at once.
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// Per-client request rate, when configured.
+    pub rate_limiter: Option<crate::rate_limit::RateLimiter>,
 }
 
 pub type AppState = Arc<App>;
@@ -65,6 +67,10 @@ impl App {
                 source,
             })?;
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.uploads.max_concurrent));
+        let rate_limiter = config
+            .server
+            .rate_limit
+            .map(crate::rate_limit::RateLimiter::new);
         Ok(Arc::new(App {
             config,
             public_url,
@@ -72,6 +78,7 @@ impl App {
             storage,
             upload_hashes: HashCache::default(),
             upload_slots,
+            rate_limiter,
         }))
     }
 }

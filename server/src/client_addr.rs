@@ -85,6 +85,18 @@ impl Network {
     }
 }
 
+/// The client address of a request served with `ConnectInfo<Peer>`.
+pub fn client_of(request: &axum::extract::Request, trusted: &[Network]) -> Option<IpAddr> {
+    let axum::extract::ConnectInfo(Peer(peer)) = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<Peer>>()?;
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    Some(client_ip(*peer, forwarded, trusted))
+}
+
 /// The client address: the peer, or, when the peer is a trusted proxy, the
 /// nearest untrusted address in `X-Forwarded-For` (read right to left).
 pub fn client_ip(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[Network]) -> IpAddr {

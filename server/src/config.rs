@@ -162,6 +162,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (see `client_addr`).
     pub trusted_proxies: Vec<crate::client_addr::Network>,
+    /// Optional per-client request rate (see `rate_limit`).
+    pub rate_limit: Option<crate::rate_limit::Rate>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +260,7 @@ struct RawUploads {
 struct RawServer {
     shutdown_grace: Option<String>,
     trusted_proxies: Option<StringOr<Vec<String>>>,
+    rate_limit: Option<String>,
 }
 
 /// Numbers may come from TOML (typed) or from the environment (text).
@@ -425,6 +428,13 @@ impl Config {
                     .map_err(|e| ConfigError::key("server.trusted_proxies", e))
             })
             .collect::<Result<_, _>>()?,
+            rate_limit: match raw.server.rate_limit.as_deref().map(str::trim) {
+                None | Some("off") => None,
+                Some(text) => Some(
+                    text.parse()
+                        .map_err(|e| ConfigError::key("server.rate_limit", e))?,
+                ),
+            },
         };
         let registry = RegistryConfig {
             namespace_prefix: parse_namespace_prefix(
@@ -775,6 +785,7 @@ mod tests {
                 "[server]\ntrusted_proxies = [\"10.0.0.0/99\"]",
                 "`server.trusted_proxies`",
             ),
+            ("[server]\nrate_limit = \"fast\"", "`server.rate_limit`"),
             ("[tls]\nkey_file = \"k.pem\"", "`tls.cert_file`"),
             ("[tls]\ncert_file = \"c.pem\"", "`tls.key_file`"),
             ("[auth]\nmode = \"token\"", "`auth.mode`"),

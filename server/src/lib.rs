@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod names;
 pub mod packages;
+pub mod rate_limit;
 pub mod registry;
 pub mod router;
 pub mod server;

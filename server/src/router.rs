@@ -97,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         // Inside the router, so the matched route template is known.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::rate_limit::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::access::log_and_measure,
         ))
         .with_state(state);

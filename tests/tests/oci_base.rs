@@ -103,3 +103,54 @@ async fn malformed_requests_never_get_5xx() {
         );
     }
 }
+
+#[tokio::test]
+async fn clients_over_the_rate_limit_get_429() {
+    let app = TestApp::spawn_with("[server]\nrate_limit = \"5/s\"\n").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            app.client
+                .get(app.url("/v2/"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    assert!(
+        statuses[..5].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let refused = app
+        .client
+        .get(app.url("/v2/_catalog"))
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    // Probes are never limited.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Without the setting there is no limit.
+    let open = TestApp::spawn().await;
+    for _ in 0..30 {
+        assert_eq!(
+            open.client
+                .get(open.url("/v2/"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+}
