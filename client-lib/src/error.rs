@@ -85,6 +85,121 @@ pub enum Error {
         namespace = .package.namespace()
     )]
     NoRegistry { package: PackageRef },
+
+    /// A registry answered, but not in a way a registry should (bad status, unreadable body).
+    #[error("registry {registry}: {message}")]
+    Registry {
+        registry: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The registry could not be reached at all (DNS, connection, TLS), even after retries.
+    #[error(
+        "could not reach registry {registry}; check the name, your network, and `protocol` under [registry.\"{registry}\".oci]"
+    )]
+    Unreachable {
+        registry: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The registry refused our credentials (or asked for some and we had none).
+    #[error(
+        "registry {registry} denied access; set credentials with `auth` under \
+         [registry.\"{registry}\".oci], $WKG_REGISTRY_<HOST>_AUTH_BEARER, or `docker login`"
+    )]
+    Unauthorized {
+        registry: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The registry has no package by this name.
+    #[error(
+        "package `{package}` was not found in registry {registry}; check the name, or the registry it resolves to (`wkg config`)"
+    )]
+    PackageNotFound {
+        package: PackageRef,
+        registry: String,
+    },
+
+    /// The package exists but not at the requested version.
+    #[error("package `{package}` has no version {version} in registry {registry}{}", list_available(.available))]
+    VersionNotFound {
+        package: PackageRef,
+        version: semver::Version,
+        registry: String,
+        /// Boxed to keep `Error` small; it is only read to build the message.
+        available: Box<Vec<semver::Version>>,
+    },
+
+    /// The version already exists and versions are immutable.
+    #[error(
+        "`{package}@{version}` is already published in registry {registry}; versions are immutable, so publish a new version"
+    )]
+    VersionExists {
+        package: PackageRef,
+        version: semver::Version,
+        registry: String,
+    },
+
+    /// The downloaded bytes do not hash to the digest the manifest promised.
+    #[error(
+        "content of {what} does not match its digest (expected {expected}, got {actual}); the registry or a proxy corrupted it, so it was not saved"
+    )]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// An OCI manifest that is not a Wasm package (or not valid).
+    #[error("{reference} is not a Wasm package: {reason}")]
+    NotAWasmPackage { reference: String, reason: String },
+
+    /// Reading or writing a local file (download target, cache, input) failed.
+    #[error("{action} {}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file could not be decoded as a Wasm component or WIT package.
+    #[error("{} is not a valid Wasm component or WIT package", .path.display())]
+    InvalidWasm {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Publishing needs a package name and version that the file does not carry.
+    #[error("{} does not say which package it is ({missing}); pass `--package <namespace>:<name>@<version>`", .path.display())]
+    UnknownPackageIdentity { path: PathBuf, missing: String },
+
+    /// An OCI reference given on the command line could not be parsed.
+    #[error(
+        "invalid OCI reference `{input}`: {reason}; expected `<registry>/<repository>[:<tag>|@<digest>]`"
+    )]
+    InvalidReference { input: String, reason: String },
+
+    /// Neither `$XDG_CACHE_HOME` nor `$HOME` is set, and no `--cache` was given.
+    #[error(
+        "cannot locate the user cache directory ($XDG_CACHE_HOME and $HOME are unset); pass `--cache <DIR>`"
+    )]
+    NoCacheDir,
+
+    /// The registry's protocol is one this build cannot talk (Warg, local before it exists).
+    #[error(
+        "registry {registry} uses the {backend} backend, which this version of wkg does not support yet"
+    )]
+    UnsupportedBackend {
+        registry: String,
+        backend: &'static str,
+    },
 }
 
 impl Error {
@@ -128,6 +243,20 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Renders "; available: ..." for a version-not-found message, or a hint when there are none.
+fn list_available(versions: &[semver::Version]) -> String {
+    if versions.is_empty() {
+        return "; it has no versions".to_owned();
+    }
+    let shown: Vec<String> = versions
+        .iter()
+        .rev()
+        .take(10)
+        .map(|v| v.to_string())
+        .collect();
+    format!("; available (newest first): {}", shown.join(", "))
 }
 
 /// Renders " file <path>" when a path is known, for the messages above.

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use wkg_client::RegistryName;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use wkg_client::{PackageSpec, RegistryName};
 
 /// Fetch and publish WebAssembly components and WIT packages.
 #[derive(Debug, Parser)]
@@ -31,12 +31,153 @@ pub struct GlobalArgs {
         global = true
     )]
     pub config: Option<PathBuf>,
+
+    /// The path to the cache directory [default: $XDG_CACHE_HOME/wasm-pkg]
+    #[arg(long = "cache", value_name = "CACHE", env = "WKG_CACHE", global = true)]
+    pub cache: Option<PathBuf>,
+
+    /// Print only errors (no progress bars, no status lines)
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more about what is happening (repeat for more)
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set registry configuration
     Config(ConfigArgs),
+    /// Download a package from a registry
+    Get(GetArgs),
+    /// Publish a component or WIT package to a registry
+    Publish(PublishArgs),
+    /// Commands for interacting with OCI registries directly
+    #[command(subcommand)]
+    Oci(OciCommand),
+}
+
+/// `wkg get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The package to get, as `namespace:name` (latest version) or `namespace:name@version`
+    #[arg(value_name = "PACKAGE_SPEC")]
+    pub package: PackageSpec,
+
+    /// Output path: a file, or an existing directory to write `<ns>_<name>@<version>.<ext>` into
+    #[arg(long, short, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    /// Output format: `wit` prints a WIT package as text, `auto` does that for WIT packages
+    /// and writes components as binary
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+
+    /// Overwrite the output file if it exists
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The registry to fetch from, instead of the one the config resolves
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<RegistryName>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Auto,
+    Wasm,
+    Wit,
+}
+
+/// `wkg publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The component or WIT package file to publish
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The registry to publish to, instead of the one the config resolves
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<RegistryName>,
+
+    /// The package name (and version) to publish as, overriding what the file says
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<PackageSpec>,
+
+    /// Resolve everything and show what would be published, without uploading
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OciCommand {
+    /// Pull a component from an OCI registry and write it to a file
+    Pull(OciPullArgs),
+    /// Push a component to an OCI registry
+    Push(OciPushArgs),
+}
+
+/// Credentials and transport flags shared by `wkg oci` commands.
+#[derive(Debug, Args)]
+pub struct OciAuthArgs {
+    /// The username to use for authentication
+    #[arg(
+        long = "user",
+        short = 'u',
+        env = "WKG_OCI_USERNAME",
+        requires = "password"
+    )]
+    pub username: Option<String>,
+
+    /// The password to use for authentication
+    #[arg(long, short = 'p', env = "WKG_OCI_PASSWORD", requires = "username")]
+    pub password: Option<String>,
+
+    /// Registries (`host:port`) to talk to over plain http; may be repeated
+    #[arg(long, value_name = "INSECURE")]
+    pub insecure: Vec<String>,
+}
+
+/// `wkg oci pull`.
+#[derive(Debug, Args)]
+pub struct OciPullArgs {
+    /// The OCI reference to pull, e.g. `ghcr.io/acme/thing:1.0.0`
+    #[arg(value_name = "REFERENCE")]
+    pub reference: String,
+
+    /// The output file [default: `<last path segment of the repository>.wasm`]
+    #[arg(long, short, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub auth: OciAuthArgs,
+}
+
+/// `wkg oci push`.
+#[derive(Debug, Args)]
+pub struct OciPushArgs {
+    /// The OCI reference to push to, e.g. `ghcr.io/acme/thing:1.0.0`
+    #[arg(value_name = "REFERENCE")]
+    pub reference: String,
+
+    /// The component file to push
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Extra manifest annotations as `key=value`; may be repeated
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    pub annotations: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub auth: OciAuthArgs,
+}
+
+fn parse_annotation(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not `key=value`")),
+    }
 }
 
 /// `wkg config`: with no flags, shows the config file and what it sets.
@@ -82,12 +223,83 @@ mod tests {
             "-e",
         ])
         .unwrap();
-        let Command::Config(args) = cli.command;
+        let Command::Config(args) = cli.command else {
+            panic!("config expected")
+        };
         assert_eq!(args.default_registry.unwrap().as_str(), "localhost:5000");
         assert!(args.edit);
 
         let err = Cli::try_parse_from(["wkg", "config", "--default-registry", "https://x.dev"])
             .unwrap_err();
         assert!(err.to_string().contains("URL scheme"), "{err}");
+    }
+
+    #[test]
+    fn get_publish_and_oci_args() {
+        let cli = Cli::try_parse_from([
+            "wkg",
+            "-q",
+            "get",
+            "wasi:http@0.2.0",
+            "-o",
+            "out",
+            "--format",
+            "wit",
+            "--overwrite",
+            "--registry",
+            "localhost:5000",
+            "--cache",
+            "/c",
+        ])
+        .unwrap();
+        assert!(cli.global.quiet);
+        assert_eq!(cli.global.cache, Some(PathBuf::from("/c")));
+        let Command::Get(get) = cli.command else {
+            panic!("get expected")
+        };
+        assert_eq!(get.package.to_string(), "wasi:http@0.2.0");
+        assert_eq!(get.format, Format::Wit);
+        assert!(get.overwrite);
+
+        let cli = Cli::try_parse_from([
+            "wkg",
+            "publish",
+            "x.wasm",
+            "--package",
+            "a:b@1.0.0",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Publish(publish) = cli.command else {
+            panic!("publish expected")
+        };
+        assert!(publish.dry_run);
+        assert_eq!(publish.package.unwrap().to_string(), "a:b@1.0.0");
+
+        let cli = Cli::try_parse_from([
+            "wkg",
+            "oci",
+            "push",
+            "r:1/a/b:1.0.0",
+            "f.wasm",
+            "--annotation",
+            "k=v=w",
+            "-u",
+            "me",
+            "-p",
+            "pw",
+            "--insecure",
+            "r:1",
+        ])
+        .unwrap();
+        let Command::Oci(OciCommand::Push(push)) = cli.command else {
+            panic!("oci push expected")
+        };
+        assert_eq!(push.annotations, vec![("k".to_owned(), "v=w".to_owned())]);
+        assert_eq!(push.auth.insecure, vec!["r:1".to_owned()]);
+
+        assert!(Cli::try_parse_from(["wkg", "oci", "pull", "r/a:1", "-u", "me"]).is_err());
+        assert!(Cli::try_parse_from(["wkg", "get", "nocolon"]).is_err());
+        assert!(Cli::try_parse_from(["wkg", "-q", "-v", "get", "a:b"]).is_err());
     }
 }

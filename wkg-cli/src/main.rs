@@ -7,22 +7,32 @@
 mod cli;
 mod commands;
 mod printer;
+mod progress;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::commands::ExitStatus;
-use crate::printer::Printer;
+use crate::printer::{Printer, Verbosity};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    let terminal = std::io::stderr().is_terminal();
+    let mut stderr = std::io::stderr();
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, _) => Verbosity::Verbose,
+    };
     let mut printer = Printer {
         out: &mut stdout,
         err: &mut stderr,
+        verbosity,
+        terminal,
     };
     match run(cli, &mut printer) {
         Ok(status) => status.into(),
@@ -34,11 +44,25 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, printer: &mut Printer<'_>) -> anyhow::Result<ExitStatus> {
-    let config_path = cli.global.config;
+    let global = cli.global;
     let status = match cli.command {
         Command::Config(args) => {
             let editor = std::env::var_os("EDITOR");
-            commands::config::run(&args, config_path.as_deref(), editor.as_deref(), printer)?
+            commands::config::run(&args, global.config.as_deref(), editor.as_deref(), printer)?
+        }
+        command => {
+            // Network commands are async; one thread is plenty for a CLI.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                match command {
+                    Command::Get(args) => commands::get::run(&args, &global, printer).await,
+                    Command::Publish(args) => commands::publish::run(&args, &global, printer).await,
+                    Command::Oci(command) => commands::oci::run(&command, printer).await,
+                    Command::Config(_) => unreachable!("handled above"),
+                }
+            })?
         }
     };
     printer.out.flush()?;

@@ -3,16 +3,59 @@
 //! Commands write through a [`Printer`] instead of `println!`, so their output can be
 //! checked in unit tests and a closed stdout is an error rather than a panic. Errors are
 //! printed here too, in one format: the message, each cause, then a hint when there is one.
+//!
+//! The printer also owns how chatty the command is: `-q` silences status lines and progress,
+//! `-v` adds detail, and progress bars appear only when stderr is a terminal.
 
 use std::io::Write;
+
+use wkg_client::SharedReporter;
+
+use crate::progress::BarReporter;
+
+/// How much to say, from `-q` / `-v`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
 
 /// Output streams for a command: results to `out`, notices and errors to `err`.
 pub struct Printer<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
+    pub verbosity: Verbosity,
+    /// Whether stderr is a terminal (progress bars are drawn only then).
+    pub terminal: bool,
 }
 
 impl Printer<'_> {
+    /// A status line on stderr (`Fetched ...`), unless `-q`.
+    pub fn status(&mut self, line: impl std::fmt::Display) -> std::io::Result<()> {
+        if self.verbosity > Verbosity::Quiet {
+            writeln!(self.err, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// A detail line on stderr, only with `-v`.
+    pub fn detail(&mut self, line: impl std::fmt::Display) -> std::io::Result<()> {
+        if self.verbosity >= Verbosity::Verbose {
+            writeln!(self.err, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// The progress reporter handed to the library for this command.
+    pub fn reporter(&self) -> SharedReporter {
+        std::sync::Arc::new(BarReporter::new(
+            self.terminal && self.verbosity > Verbosity::Quiet,
+            self.verbosity > Verbosity::Quiet,
+        ))
+    }
+
     /// Prints `error: ...`, the cause chain, and a hint for errors we know how to help with.
     pub fn error(&mut self, error: &anyhow::Error) {
         // Nothing sensible can be done if stderr itself fails.
@@ -39,6 +82,26 @@ fn hint(error: &anyhow::Error) -> Option<String> {
              wasm-pkg-tools README for every key"
                 .into(),
         ),
+        wkg_client::Error::Unreachable { .. } => Some(
+            "is the registry running? For a registry without TLS, set `protocol = \"http\"` \
+             under [registry.\"<name>\".oci] (`wkg config --edit`), or pass \
+             `--insecure <host:port>` to `wkg oci`"
+                .into(),
+        ),
+        wkg_client::Error::PackageNotFound { .. } | wkg_client::Error::VersionNotFound { .. } => {
+            Some(
+                "`wkg config` shows which registry each namespace resolves to; \
+                 `--registry <host>` asks another one"
+                    .into(),
+            )
+        }
+        wkg_client::Error::VersionExists { .. } => {
+            Some("bump the version in the package (or pass `--package <ns:name@version>`)".into())
+        }
+        wkg_client::Error::DigestMismatch { .. } => Some(
+            "try again; if it persists, the registry's stored copy is damaged: tell its operator"
+                .into(),
+        ),
         wkg_client::Error::ConfigRead { path, .. } => Some(format!(
             "{} comes from --config, $WKG_CONFIG_FILE or the default location; \
              `wkg config` (without --config) shows the default",
@@ -60,6 +123,8 @@ mod tests {
         Printer {
             out: &mut out,
             err: &mut err,
+            verbosity: Verbosity::Normal,
+            terminal: false,
         }
         .error(&error);
         let text = String::from_utf8(err).unwrap();

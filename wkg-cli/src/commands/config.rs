@@ -158,6 +158,8 @@ mod tests {
         let mut printer = Printer {
             out: &mut out,
             err: &mut err,
+            verbosity: crate::printer::Verbosity::Normal,
+            terminal: false,
         };
         let status = run(&args, Some(path), editor.map(OsStr::new), &mut printer);
         Run {

@@ -1,0 +1,359 @@
+//! The package client: from `ns:name@version` to bytes on disk, and back to a registry.
+//!
+//! It strings the pieces together in the order upstream wkg does: config resolution picks
+//! the registry, registry.json (or inline metadata) says which OCI host and prefix serve
+//! it, credentials are looked up for that host, and the OCI backend does the transfer. The
+//! content cache sits in front of downloads, keyed by the OCI host and the layer digest.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::cache::{Cache, Digest};
+use crate::config::{Backend, Config};
+use crate::discovery::{Discovery, RegistryMetadata};
+use crate::error::{Error, Result};
+use crate::oci::{self, CredentialSources, OciClient, OciSettings};
+use crate::package::{PackageRef, PackageSpec};
+use crate::progress::SharedReporter;
+use crate::registry::RegistryName;
+use crate::wasm::{WasmInfo, now_rfc3339};
+
+/// A package version fetched into the cache.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub package: PackageRef,
+    pub version: semver::Version,
+    pub registry: RegistryName,
+    /// Digest of the content (the layer), as `wkg.lock` records it.
+    pub digest: Digest,
+    /// The content in the cache.
+    pub path: PathBuf,
+    /// Whether the cache already had it (no download).
+    pub from_cache: bool,
+}
+
+/// What `publish` is asked to do.
+#[derive(Clone, Debug)]
+pub struct PublishRequest {
+    pub path: PathBuf,
+    /// `--package`: overrides the name (and the version, when it has one) in the file.
+    pub package: Option<PackageSpec>,
+    pub registry: Option<RegistryName>,
+    /// Resolve and describe, but upload nothing.
+    pub dry_run: bool,
+}
+
+/// What was (or, for a dry run, would be) published.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub package: PackageRef,
+    pub version: semver::Version,
+    pub registry: RegistryName,
+    /// `<oci host>/<repository>:<version>`.
+    pub reference: String,
+    pub layer_digest: Digest,
+    pub manifest_digest: String,
+    pub size: u64,
+}
+
+/// Where a package lives once resolution and discovery are done.
+struct Located {
+    registry: RegistryName,
+    oci: OciClient,
+    repository: String,
+}
+
+/// Fetches and publishes packages according to a config.
+pub struct Client {
+    config: Config,
+    cache: Cache,
+    discovery: Discovery,
+    reporter: SharedReporter,
+    credentials: CredentialSources<'static>,
+}
+
+impl Client {
+    pub fn new(config: Config, cache: Cache, reporter: SharedReporter) -> Self {
+        crate::install_crypto_provider();
+        let discovery = Discovery::new(reqwest::Client::new(), Some(cache.registries_dir()));
+        Client {
+            config,
+            cache,
+            discovery,
+            reporter,
+            credentials: CredentialSources::system(),
+        }
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    async fn locate(
+        &self,
+        package: &PackageRef,
+        registry: Option<&RegistryName>,
+    ) -> Result<Located> {
+        let (registry, inline) = match registry {
+            Some(registry) => (registry.clone(), None),
+            None => {
+                let resolved = self.config.resolve_registry(package)?;
+                (resolved.registry, resolved.metadata)
+            }
+        };
+        let registry_config = self.config.registry_config(&registry);
+        match registry_config.map(|c| c.backend()) {
+            Some(Backend::Warg) => return Err(unsupported(&registry, "warg")),
+            Some(Backend::Local) => return Err(unsupported(&registry, "local")),
+            _ => {}
+        }
+        let oci_config = registry_config.and_then(|c| c.oci.as_ref());
+        let metadata = match inline {
+            Some(doc) => RegistryMetadata::from_json(&doc).unwrap_or_else(|reason| {
+                self.reporter.warn(&format!(
+                    "ignoring the inline metadata for {registry}: {reason}"
+                ));
+                RegistryMetadata::default()
+            }),
+            None => {
+                let protocol = oci_config.and_then(|c| c.protocol);
+                self.discovery
+                    .metadata(&registry, protocol, &*self.reporter)
+                    .await
+            }
+        };
+        if metadata.oci.is_none() && metadata.warg_url.is_some() {
+            return Err(unsupported(&registry, "warg"));
+        }
+        let location = metadata.oci_location(&registry);
+        let settings = OciSettings::from_config(oci_config)?;
+        let credentials = oci::auth::resolve(&location.registry, oci_config, &self.credentials)?;
+        let oci = OciClient::new(
+            &location.registry,
+            &settings,
+            &credentials,
+            self.reporter.clone(),
+        );
+        let repository = format!(
+            "{}{}/{}",
+            location.namespace_prefix,
+            package.namespace(),
+            package.name()
+        );
+        Ok(Located {
+            registry,
+            oci,
+            repository,
+        })
+    }
+
+    /// All versions (semver tags), ascending, and the registry that has them.
+    pub async fn list_versions(
+        &self,
+        package: &PackageRef,
+        registry: Option<&RegistryName>,
+    ) -> Result<(RegistryName, Vec<semver::Version>)> {
+        let located = self.locate(package, registry).await?;
+        let versions = versions_of(&located, package).await?;
+        Ok((located.registry, versions))
+    }
+
+    /// Fetches `spec` (the latest version when it has none) into the cache.
+    pub async fn get(
+        &self,
+        spec: &PackageSpec,
+        registry: Option<&RegistryName>,
+    ) -> Result<Fetched> {
+        let package = &spec.package;
+        let located = self.locate(package, registry).await?;
+        let version = match &spec.version {
+            Some(version) => version.clone(),
+            None => versions_of(&located, package).await?.pop().ok_or_else(|| {
+                Error::PackageNotFound {
+                    package: package.clone(),
+                    registry: located.registry.to_string(),
+                }
+            })?,
+        };
+        let reference = located
+            .oci
+            .reference(&located.repository, &version.to_string());
+        let Some(manifest) = located.oci.wasm_manifest(&reference).await? else {
+            // Say which versions do exist (or that the package does not).
+            let available = versions_of(&located, package).await?;
+            return Err(Error::VersionNotFound {
+                package: package.clone(),
+                version,
+                registry: located.registry.to_string(),
+                available: Box::new(available),
+            });
+        };
+        let digest =
+            Digest::parse(&manifest.layer.digest).ok_or_else(|| Error::NotAWasmPackage {
+                reference: reference.to_string(),
+                reason: format!("layer digest {} is not sha256", manifest.layer.digest),
+            })?;
+        let host = located.oci.registry().to_owned();
+        let fetched = |path, from_cache| Fetched {
+            package: package.clone(),
+            version: version.clone(),
+            registry: located.registry.clone(),
+            digest: digest.clone(),
+            path,
+            from_cache,
+        };
+        if let Some(path) = self.cache.get(&host, &digest) {
+            return Ok(fetched(path, true));
+        }
+        let label = format!("{package}@{version}");
+        let path = located
+            .oci
+            .download(&reference, &manifest.layer, &label, || {
+                self.cache.writer(&host, &digest)
+            })
+            .await?;
+        Ok(fetched(path, false))
+    }
+
+    /// Publishes a component or WIT package file (see [`PublishRequest`]).
+    pub async fn publish(&self, request: &PublishRequest) -> Result<Published> {
+        let path = &request.path;
+        let (info, layer_digest, size) = inspect(path).await?;
+        let package = match (&request.package, &info.package) {
+            (Some(spec), _) => spec.package.clone(),
+            (None, Some(package)) => package.clone(),
+            (None, None) => return Err(unknown_identity(path, "no package name")),
+        };
+        let version = match (
+            request.package.as_ref().and_then(|s| s.version.clone()),
+            &info.version,
+        ) {
+            (Some(version), _) => version,
+            (None, Some(version)) => version.clone(),
+            (None, None) => return Err(unknown_identity(path, "no version")),
+        };
+        let located = self.locate(&package, request.registry.as_ref()).await?;
+        let reference = located
+            .oci
+            .reference(&located.repository, &version.to_string());
+        let config = serde_json::to_vec(&info.oci_config(layer_digest.as_str(), &now_rfc3339()))
+            .unwrap_or_default();
+        let config_digest = sha256(&config);
+        let manifest = oci::wasm_manifest(
+            (config_digest.as_str(), config.len()),
+            (layer_digest.as_str(), size),
+            package.name().as_str(),
+            &version.to_string(),
+            &info.annotations,
+        );
+        let published = Published {
+            package: package.clone(),
+            version: version.clone(),
+            registry: located.registry.clone(),
+            reference: reference.to_string(),
+            layer_digest: layer_digest.clone(),
+            manifest_digest: sha256(&manifest).to_string(),
+            size,
+        };
+        if request.dry_run {
+            return Ok(published);
+        }
+        if versions_of_optional(&located).await?.contains(&version) {
+            return Err(Error::VersionExists {
+                package,
+                version,
+                registry: located.registry.to_string(),
+            });
+        }
+        let label = format!("{package}@{version}");
+        located
+            .oci
+            .push_file(&reference, path, layer_digest.as_str(), size, &label)
+            .await?;
+        located
+            .oci
+            .push_bytes(&reference, config, config_digest.as_str())
+            .await?;
+        located.oci.push_manifest(&reference, &manifest).await?;
+        Ok(published)
+    }
+}
+
+/// Reads the file once to decode it and hash it; the bytes are dropped before any upload.
+pub async fn inspect(path: &Path) -> Result<(WasmInfo, Digest, u64)> {
+    let bytes = tokio::fs::read(path).await.map_err(|source| Error::Io {
+        action: "could not read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let info = WasmInfo::decode(path, &bytes)?;
+    Ok((info, sha256(&bytes), bytes.len() as u64))
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> Digest {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    Digest::from_hasher(hasher)
+}
+
+fn unsupported(registry: &RegistryName, backend: &'static str) -> Error {
+    Error::UnsupportedBackend {
+        registry: registry.to_string(),
+        backend,
+    }
+}
+
+fn unknown_identity(path: &Path, missing: &str) -> Error {
+    Error::UnknownPackageIdentity {
+        path: path.to_path_buf(),
+        missing: missing.to_owned(),
+    }
+}
+
+/// Semver tags, ascending; a missing repository is "package not found".
+async fn versions_of(located: &Located, package: &PackageRef) -> Result<Vec<semver::Version>> {
+    match located.oci.list_tags(&located.repository).await? {
+        Some(tags) => Ok(semver_tags(&tags)),
+        None => Err(Error::PackageNotFound {
+            package: package.clone(),
+            registry: located.registry.to_string(),
+        }),
+    }
+}
+
+/// Like [`versions_of`], but a missing repository simply has no versions (first publish).
+async fn versions_of_optional(located: &Located) -> Result<Vec<semver::Version>> {
+    Ok(semver_tags(
+        &located
+            .oci
+            .list_tags(&located.repository)
+            .await?
+            .unwrap_or_default(),
+    ))
+}
+
+/// Tags that parse as semver, ascending; others (`latest`, digests) are ignored, as upstream.
+pub fn semver_tags(tags: &[String]) -> Vec<semver::Version> {
+    let mut versions: Vec<_> = tags
+        .iter()
+        .filter_map(|tag| semver::Version::parse(tag).ok())
+        .collect();
+    versions.sort();
+    versions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_semver_tags_count_and_prereleases_sort_below() {
+        let tags: Vec<String> = ["latest", "1.0.0", "0.9.0", "1.0.0-rc.1", "v2", "1.10.0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let versions: Vec<String> = semver_tags(&tags).iter().map(ToString::to_string).collect();
+        assert_eq!(versions, ["0.9.0", "1.0.0-rc.1", "1.0.0", "1.10.0"]);
+    }
+}

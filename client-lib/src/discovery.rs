@@ -1,0 +1,194 @@
+//! Registry discovery: `/.well-known/wasm-pkg/registry.json`.
+//!
+//! A wkg registry name (`wasi.dev`) is not necessarily where the packages are: its
+//! registry.json says which OCI host and namespace prefix serve them. Two forms exist and
+//! both are read: the current `{"preferredProtocol":"oci","oci":{"registry","namespacePrefix"}}`
+//! and the legacy `{"ociRegistry","ociNamespacePrefix"}`. Upstream treats any other scalar
+//! top-level field as a broken document and falls back to defaults; we do the same, so both
+//! tools agree on where a package lives.
+//!
+//! Upstream fetches the document once per process. We also keep it on disk and honour the
+//! server's `Cache-Control: max-age` and `ETag`, so most runs need no request and the rest a
+//! cheap `304 Not Modified`.
+
+mod cache;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value as Json};
+
+use crate::config::OciProtocol;
+use crate::progress::Reporter;
+use crate::registry::RegistryName;
+
+pub use cache::CachedDocument;
+
+/// Where a registry keeps its OCI artifacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OciLocation {
+    /// OCI host (and port) to talk to, e.g. `ghcr.io`.
+    pub registry: String,
+    /// Prepended verbatim to `<ns>/<name>`; carries its own trailing `/`.
+    pub namespace_prefix: String,
+}
+
+/// What a registry.json says (or the defaults when there is none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryMetadata {
+    pub preferred_protocol: Option<String>,
+    pub oci: Option<OciLocation>,
+    pub warg_url: Option<String>,
+}
+
+impl RegistryMetadata {
+    /// Reads a registry.json object, either form. `Err` says why it is not usable.
+    pub fn from_json(doc: &Map<String, Json>) -> Result<Self, String> {
+        let mut metadata = RegistryMetadata::default();
+        let mut legacy_registry = None;
+        let mut legacy_prefix = None;
+        for (key, value) in doc {
+            match (key.as_str(), value) {
+                ("preferredProtocol", Json::String(p)) => {
+                    metadata.preferred_protocol = Some(p.clone())
+                }
+                ("ociRegistry", Json::String(r)) => legacy_registry = Some(r.clone()),
+                ("ociNamespacePrefix", Json::String(p)) => legacy_prefix = Some(p.clone()),
+                ("wargUrl", Json::String(u)) => metadata.warg_url = Some(u.clone()),
+                ("oci", Json::Object(oci)) => {
+                    let field = |name: &str| match oci.get(name) {
+                        None | Some(Json::Null) => Ok(None),
+                        Some(Json::String(s)) => Ok(Some(s.clone())),
+                        Some(_) => Err(format!("`oci.{name}` must be a string")),
+                    };
+                    if let Some(registry) = field("registry")? {
+                        metadata.oci = Some(OciLocation {
+                            registry,
+                            namespace_prefix: field("namespacePrefix")?.unwrap_or_default(),
+                        });
+                    }
+                }
+                ("warg", Json::Object(warg)) => {
+                    metadata.warg_url = warg.get("url").and_then(Json::as_str).map(str::to_owned)
+                }
+                (_, Json::Object(_)) => {} // another protocol's settings
+                (key, _) => {
+                    return Err(format!(
+                        "top-level field `{key}` must be an object (a protocol's settings)"
+                    ));
+                }
+            }
+        }
+        if metadata.oci.is_none()
+            && let Some(registry) = legacy_registry
+        {
+            metadata.oci = Some(OciLocation {
+                registry,
+                namespace_prefix: legacy_prefix.unwrap_or_default(),
+            });
+        }
+        Ok(metadata)
+    }
+
+    /// The OCI host and prefix for `registry`: from the document, else the name itself.
+    pub fn oci_location(&self, registry: &RegistryName) -> OciLocation {
+        self.oci.clone().unwrap_or_else(|| OciLocation {
+            registry: registry.to_string(),
+            namespace_prefix: String::new(),
+        })
+    }
+}
+
+/// Whether a host is this machine: `localhost`, any of 127.0.0.0/8, or `[::1]`.
+///
+/// Upstream only knows the literal `localhost` and `127.0.0.1`; test registries on other
+/// loopback addresses deserve plain http too, since TLS on loopback is rarely set up.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The registry.json URL: https, except http for loopback hosts or `protocol = "http"`.
+/// An explicit `protocol = "https"` wins over the loopback rule.
+pub fn registry_json_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
+    let scheme = match protocol {
+        Some(protocol) => protocol.as_str(),
+        None if is_loopback(registry.host()) => "http",
+        None => "https",
+    };
+    format!("{scheme}://{registry}/.well-known/wasm-pkg/registry.json")
+}
+
+/// Fetches registry.json documents, remembering them for the process and on disk.
+pub struct Discovery {
+    http: reqwest::Client,
+    /// `<cache>/registries`; `None` keeps documents in memory only.
+    cache_dir: Option<PathBuf>,
+    memo: Mutex<HashMap<RegistryName, RegistryMetadata>>,
+}
+
+impl Discovery {
+    pub fn new(http: reqwest::Client, cache_dir: Option<PathBuf>) -> Self {
+        Discovery {
+            http,
+            cache_dir,
+            memo: Mutex::default(),
+        }
+    }
+
+    /// The metadata for `registry`. Never fails: as upstream, a missing document means the
+    /// defaults, and an unreadable one means the defaults plus a warning.
+    pub async fn metadata(
+        &self,
+        registry: &RegistryName,
+        protocol: Option<OciProtocol>,
+        reporter: &dyn Reporter,
+    ) -> RegistryMetadata {
+        if let Some(known) = self.memo_get(registry) {
+            return known;
+        }
+        let url = registry_json_url(registry, protocol);
+        let path = self
+            .cache_dir
+            .as_ref()
+            .map(|dir| dir.join(cache::file_name(registry)));
+        let document = match cache::fetch(&self.http, &url, path.as_deref()).await {
+            Ok(document) => document,
+            Err(message) => {
+                reporter.warn(&format!(
+                    "could not read {url} ({message}); assuming OCI at {registry} with no namespace prefix"
+                ));
+                None
+            }
+        };
+        let metadata = match document {
+            None => RegistryMetadata::default(),
+            Some(doc) => RegistryMetadata::from_json(&doc).unwrap_or_else(|reason| {
+                reporter.warn(&format!(
+                    "ignoring {url}: {reason}; assuming OCI at {registry} with no namespace prefix"
+                ));
+                RegistryMetadata::default()
+            }),
+        };
+        self.memo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(registry.clone(), metadata.clone());
+        metadata
+    }
+
+    fn memo_get(&self, registry: &RegistryName) -> Option<RegistryMetadata> {
+        self.memo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(registry)
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::*;
+use crate::progress::NoReporter;
+use crate::progress::testing::Recording;
+
+fn http() -> reqwest::Client {
+    crate::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+fn doc(value: serde_json::Value) -> Map<String, Json> {
+    value.as_object().unwrap().clone()
+}
+
+#[test]
+fn current_and_legacy_forms() {
+    let current = RegistryMetadata::from_json(&doc(json!({
+        "preferredProtocol": "oci",
+        "oci": {"registry": "ghcr.io", "namespacePrefix": "webassembly/"},
+        "gateway": {"version": "1"}
+    })))
+    .unwrap();
+    assert_eq!(current.preferred_protocol.as_deref(), Some("oci"));
+    assert_eq!(
+        current.oci,
+        Some(OciLocation {
+            registry: "ghcr.io".into(),
+            namespace_prefix: "webassembly/".into()
+        })
+    );
+
+    let legacy = RegistryMetadata::from_json(&doc(json!({
+        "ociRegistry": "ghcr.io", "ociNamespacePrefix": "webassembly/"
+    })))
+    .unwrap();
+    assert_eq!(legacy.oci, current.oci);
+
+    let warg =
+        RegistryMetadata::from_json(&doc(json!({"wargUrl": "https://warg.wa.dev"}))).unwrap();
+    assert_eq!(warg.warg_url.as_deref(), Some("https://warg.wa.dev"));
+    assert_eq!(warg.oci, None);
+}
+
+#[test]
+fn scalar_extra_field_breaks_the_document_as_upstream() {
+    let err = RegistryMetadata::from_json(&doc(json!({
+        "preferredProtocol": "oci", "oci": {"registry": "x"}, "version": "1"
+    })))
+    .unwrap_err();
+    assert!(err.contains("`version`"), "{err}");
+}
+
+#[test]
+fn defaults_to_the_registry_name() {
+    let name: RegistryName = "example.com:5000".parse().unwrap();
+    let location = RegistryMetadata::default().oci_location(&name);
+    assert_eq!(location.registry, "example.com:5000");
+    assert_eq!(location.namespace_prefix, "");
+}
+
+#[test]
+fn loopback_hosts_get_http() {
+    for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "[::1]"] {
+        assert!(is_loopback(host), "{host}");
+    }
+    for host in ["example.com", "10.0.0.1", "[::2]", "localhost.example.com"] {
+        assert!(!is_loopback(host), "{host}");
+    }
+    let url = |name: &str, protocol| registry_json_url(&name.parse().unwrap(), protocol);
+    assert_eq!(
+        url("127.0.0.2:80", None),
+        "http://127.0.0.2:80/.well-known/wasm-pkg/registry.json"
+    );
+    assert_eq!(
+        url("wasi.dev", None),
+        "https://wasi.dev/.well-known/wasm-pkg/registry.json"
+    );
+    assert!(url("internal", Some(OciProtocol::Http)).starts_with("http://internal/"));
+    assert!(url("localhost", Some(OciProtocol::Https)).starts_with("https://localhost/"));
+}
+
+#[test]
+fn cache_control() {
+    let headers = |value: &str| {
+        let mut map = HeaderMap::new();
+        map.insert(header::CACHE_CONTROL, value.parse().unwrap());
+        map
+    };
+    assert_eq!(cache::freshness(&headers("public, max-age=300")), Some(300));
+    assert_eq!(cache::freshness(&headers("no-store")), None);
+    assert_eq!(cache::freshness(&headers("max-age=60, no-cache")), Some(0));
+    assert_eq!(cache::freshness(&HeaderMap::new()), Some(0));
+}
+
+/// A registry.json server that counts requests and answers 304 to a matching ETag.
+async fn serve(max_age: u32, hits: Arc<AtomicUsize>, not_modified: Arc<AtomicUsize>) -> String {
+    let route = move |request: HeaderMap| {
+        let hits = hits.clone();
+        let not_modified = not_modified.clone();
+        async move {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let cache = format!("max-age={max_age}");
+            if request.get(header::IF_NONE_MATCH).map(|v| v.as_bytes()) == Some(b"\"v1\"") {
+                not_modified.fetch_add(1, Ordering::SeqCst);
+                return (
+                    StatusCode::NOT_MODIFIED,
+                    [
+                        (header::ETAG, "\"v1\"".to_owned()),
+                        (header::CACHE_CONTROL, cache),
+                    ],
+                )
+                    .into_response();
+            }
+            (
+                [(header::ETAG, "\"v1\"".to_owned()), (header::CACHE_CONTROL, cache)],
+                axum::Json(json!({"preferredProtocol": "oci", "oci": {"registry": "elsewhere:1", "namespacePrefix": "p/"}})),
+            )
+                .into_response()
+        }
+    };
+    let app = axum::Router::new().route(
+        "/.well-known/wasm-pkg/registry.json",
+        axum::routing::get(route),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr.to_string()
+}
+
+#[tokio::test]
+async fn fresh_entries_skip_the_request_and_stale_ones_revalidate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (max_age, want_hits, want_304) in [(300, 1, 0), (0, 2, 1)] {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let not_modified = Arc::new(AtomicUsize::new(0));
+        let authority = serve(max_age, hits.clone(), not_modified.clone()).await;
+        let registry: RegistryName = authority.parse().unwrap();
+        // Two separate Discovery values: the second can only know the document from disk.
+        for _ in 0..2 {
+            let discovery = Discovery::new(http(), Some(dir.path().into()));
+            let metadata = discovery.metadata(&registry, None, &NoReporter).await;
+            assert_eq!(metadata.oci.unwrap().registry, "elsewhere:1");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), want_hits, "max-age={max_age}");
+        assert_eq!(not_modified.load(Ordering::SeqCst), want_304);
+    }
+}
+
+#[tokio::test]
+async fn unreachable_registry_warns_and_uses_defaults() {
+    // Bind then drop, so the port is (very likely) closed.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let registry: RegistryName = addr.to_string().parse().unwrap();
+    let reporter = Recording::default();
+    let discovery = Discovery::new(http(), None);
+    let metadata = discovery.metadata(&registry, None, &reporter).await;
+    assert_eq!(metadata, RegistryMetadata::default());
+    let events = reporter.events.lock().unwrap();
+    assert!(
+        events[0].starts_with("warn could not read http://127.0.0.1:"),
+        "{events:?}"
+    );
+}

@@ -1,0 +1,183 @@
+//! The OCI backend: Wasm packages as OCI artifacts, through `oci-client`.
+//!
+//! `oci-client` (the client upstream wkg uses) does the protocol work: the `/v2/` challenge,
+//! the Docker token flow, chunked uploads. This module adds what a package tool needs on
+//! top: the Wasm media types of design.md §3, retries, digest-verified downloads into the
+//! cache, uploads streamed from the file, progress, and errors that say what to do.
+
+pub mod auth;
+mod pull;
+mod push;
+mod retry;
+
+use oci_client::client::{
+    Certificate, CertificateEncoding as OciEncoding, ClientConfig, ClientProtocol,
+};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+
+use crate::config::{CertificateEncoding, OciConfig, OciProtocol};
+use crate::error::{Error, Result};
+use crate::progress::SharedReporter;
+
+pub use auth::{CredentialSources, Credentials};
+pub use oci_client::Reference;
+pub use push::wasm_manifest;
+
+/// Manifest media type of every Wasm package.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Config media type that marks an OCI artifact as a Wasm package.
+pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+/// Media type of the one layer: the component or WIT package bytes.
+pub const WASM_LAYER: &str = "application/wasm";
+
+/// Transport settings for one registry, from `[registry."<name>".oci]` or CLI flags.
+#[derive(Clone, Debug, Default)]
+pub struct OciSettings {
+    /// Plain http instead of https.
+    pub insecure: bool,
+    pub accept_invalid_certificates: bool,
+    /// Extra roots as (is PEM, bytes).
+    pub extra_root_certificates: Vec<(bool, Vec<u8>)>,
+}
+
+impl OciSettings {
+    /// From the config table; absent means https with the system roots.
+    pub fn from_config(config: Option<&OciConfig>) -> Result<Self> {
+        let Some(config) = config else {
+            return Ok(OciSettings::default());
+        };
+        let mut roots = Vec::new();
+        for cert in config.extra_root_certificates.iter().flatten() {
+            roots.push((cert.encoding == CertificateEncoding::Pem, cert.to_bytes()?));
+        }
+        Ok(OciSettings {
+            insecure: config.protocol == Some(OciProtocol::Http),
+            accept_invalid_certificates: config.accept_invalid_certificates.unwrap_or(false),
+            extra_root_certificates: roots,
+        })
+    }
+}
+
+/// A client for one OCI registry host, with its credentials.
+pub struct OciClient {
+    inner: oci_client::Client,
+    auth: RegistryAuth,
+    /// `host[:port]`, as references name it.
+    registry: String,
+    reporter: SharedReporter,
+}
+
+impl OciClient {
+    pub fn new(
+        registry: &str,
+        settings: &OciSettings,
+        credentials: &Credentials,
+        reporter: SharedReporter,
+    ) -> Self {
+        crate::install_crypto_provider();
+        let config = ClientConfig {
+            protocol: if settings.insecure {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            accept_invalid_certificates: settings.accept_invalid_certificates,
+            extra_root_certificates: settings
+                .extra_root_certificates
+                .iter()
+                .map(|(pem, data)| Certificate {
+                    encoding: if *pem {
+                        OciEncoding::Pem
+                    } else {
+                        OciEncoding::Der
+                    },
+                    data: data.clone(),
+                })
+                .collect(),
+            // A Wasm package is never a multi-platform image; an index is an error.
+            platform_resolver: None,
+            connect_timeout: Some(std::time::Duration::from_secs(30)),
+            ..ClientConfig::default()
+        };
+        OciClient {
+            inner: oci_client::Client::new(config),
+            auth: credentials.to_registry_auth(),
+            registry: registry.to_owned(),
+            reporter,
+        }
+    }
+
+    /// The registry host this client talks to.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// `<registry>/<repository>:<tag>`.
+    pub fn reference(&self, repository: &str, tag: &str) -> Reference {
+        Reference::with_tag(self.registry.clone(), repository.to_owned(), tag.to_owned())
+    }
+
+    /// Turns an `oci-client` error into ours, naming the registry and the next step.
+    pub(crate) fn error(&self, action: &str, err: OciDistributionError) -> Error {
+        let registry = self.registry.clone();
+        match &err {
+            OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+                Error::Unreachable {
+                    registry,
+                    source: Box::new(err),
+                }
+            }
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => Error::Unauthorized {
+                registry,
+                source: Box::new(err),
+            },
+            OciDistributionError::RegistryError { envelope, .. }
+                if envelope.errors.iter().any(|e| {
+                    matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)
+                }) =>
+            {
+                Error::Unauthorized {
+                    registry,
+                    source: Box::new(err),
+                }
+            }
+            _ => Error::Registry {
+                registry,
+                message: action.to_owned(),
+                source: Some(Box::new(err)),
+            },
+        }
+    }
+}
+
+/// Whether an error means "no such repository or manifest".
+pub(crate) fn is_not_found(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => {
+            !envelope.errors.is_empty()
+                && envelope.errors.iter().all(|e| {
+                    matches!(
+                        e.code,
+                        OciErrorCode::NameUnknown
+                            | OciErrorCode::ManifestUnknown
+                            | OciErrorCode::NotFound
+                    )
+                })
+        }
+        OciDistributionError::ServerError { code: 404, .. } => true,
+        _ => false,
+    }
+}
+
+/// Parses a user-typed OCI reference (`host:port/repo:tag`).
+pub fn parse_reference(input: &str) -> Result<Reference> {
+    input
+        .parse::<Reference>()
+        .map_err(|err| Error::InvalidReference {
+            input: input.to_owned(),
+            reason: err.to_string(),
+        })
+}

@@ -1,0 +1,93 @@
+//! `wkg get`: download a package version to a file.
+//!
+//! The content lands in the cache first (verified against its digest), then is copied to
+//! the output atomically, so an interrupted `get` never leaves a half-written file where
+//! the user expects a package. A WIT package can be written as WIT text (`--format wit`,
+//! or `auto`, which picks text for WIT packages and binary for components).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use wkg_client::Fetched;
+
+use super::ExitStatus;
+use crate::cli::{Format, GetArgs, GlobalArgs};
+use crate::printer::Printer;
+
+pub async fn run(
+    args: &GetArgs,
+    global: &GlobalArgs,
+    printer: &mut Printer<'_>,
+) -> Result<ExitStatus> {
+    let client = super::client(global, printer)?;
+    let fetched = client
+        .get(&args.package, args.registry.as_ref())
+        .await
+        .with_context(|| format!("could not get {}", args.package))?;
+    printer.detail(format_args!(
+        "{}@{} from {} ({}){}",
+        fetched.package,
+        fetched.version,
+        fetched.registry,
+        fetched.digest,
+        if fetched.from_cache { ", cached" } else { "" }
+    ))?;
+
+    let wit = match args.format {
+        Format::Wasm => None,
+        Format::Auto | Format::Wit => {
+            let bytes = std::fs::read(&fetched.path)
+                .with_context(|| format!("could not read {}", fetched.path.display()))?;
+            let text = wkg_client::wasm::wit_text(&fetched.path, &bytes)?;
+            if text.is_none() && args.format == Format::Wit {
+                bail!(
+                    "{}@{} is a component, not a WIT package, so it has no WIT text; \
+                     use `--format wasm` to save the binary",
+                    fetched.package,
+                    fetched.version
+                );
+            }
+            text
+        }
+    };
+    let extension = if wit.is_some() { "wit" } else { "wasm" };
+    let output = output_path(args.output.as_deref(), &fetched, extension);
+    match wit {
+        Some(text) => write_text(&output, &text, args.overwrite)?,
+        None => wkg_client::cache::copy_atomic(&fetched.path, &output, args.overwrite)?,
+    }
+    writeln!(printer.out, "{}", output.display())?;
+    printer.status(format_args!(
+        "Fetched {}@{} to {}",
+        fetched.package,
+        fetched.version,
+        output.display()
+    ))?;
+    Ok(ExitStatus::Success)
+}
+
+/// `-o FILE`, `-o DIR/` + the default name, or the default name in the current directory.
+fn output_path(output: Option<&Path>, fetched: &Fetched, extension: &str) -> PathBuf {
+    let name = format!(
+        "{}_{}@{}.{extension}",
+        fetched.package.namespace(),
+        fetched.package.name(),
+        fetched.version
+    );
+    match output {
+        Some(dir) if dir.is_dir() => dir.join(name),
+        Some(file) => file.to_path_buf(),
+        None => PathBuf::from(name),
+    }
+}
+
+fn write_text(path: &Path, text: &str, overwrite: bool) -> Result<()> {
+    if !overwrite && path.exists() {
+        bail!(
+            "{} already exists; pass --overwrite to replace it",
+            path.display()
+        );
+    }
+    wkg_client::config::write_atomic(path, text)?;
+    Ok(())
+}
