@@ -24,6 +24,8 @@ pub struct App {
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Per-client request rate, when configured.
     pub rate_limiter: Option<crate::rate_limit::RateLimiter>,
+    /// Token keys, settings and login throttling.
+    pub auth: crate::auth::Auth,
 }
 
 pub type AppState = Arc<App>;
@@ -45,6 +47,10 @@ pub enum StartupError {
     },
     #[error("{0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("{0}")]
+    Keys(#[from] crate::auth::keys::KeyError),
+    #[error("cannot create the first admin user: {0}")]
+    Bootstrap(#[from] crate::auth::admin::AdminError),
     #[error("cannot listen on {addr}: {source}; is another process using the port?")]
     Listen {
         addr: std::net::SocketAddr,
@@ -66,6 +72,11 @@ impl App {
                 url: redact_password(&config.database.url),
                 source,
             })?;
+        let auth =
+            crate::auth::Auth::new(&config.auth, &public_url, &config.registry.namespace_prefix)?;
+        if auth.mode == crate::config::AuthMode::Token {
+            crate::auth::admin::bootstrap_admin(&db).await?;
+        }
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.uploads.max_concurrent));
         let rate_limiter = config
             .server
@@ -79,6 +90,7 @@ impl App {
             upload_hashes: HashCache::default(),
             upload_slots,
             rate_limiter,
+            auth,
         }))
     }
 }

@@ -44,6 +44,15 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Users, grants, access tokens and the audit log (for `[auth] mode =
+    /// "token"`); a running gateway sees changes at once.
+    Admin {
+        /// TOML config file; environment variables WKG_GATEWAY_* override it.
+        #[arg(long, short, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: crate::admin_cli::AdminCommand,
+    },
     /// Rebuild the Wasm package index from stored content (safe while a
     /// gateway serves the same data).
     Reindex {
@@ -71,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Reindex { config } => runtime.block_on(reindex(config)),
         Command::Gc { config, dry_run } => runtime.block_on(gc(config, dry_run)),
         Command::Healthcheck { url } => healthcheck(&url),
+        Command::Admin { config, command } => runtime.block_on(admin(config, command)),
     }
 }
 
@@ -169,6 +179,16 @@ async fn gc(config_file: Option<PathBuf>, dry_run: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn admin(config_file: Option<PathBuf>, command: crate::admin_cli::AdminCommand) -> ExitCode {
+    let app = match open_offline(config_file).await {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let code = crate::admin_cli::run(&app, command).await;
+    app.db.close().await;
+    code
 }
 
 async fn reindex(config_file: Option<PathBuf>) -> ExitCode {

@@ -37,6 +37,10 @@ pub enum ErrorCode {
     InvalidParameter,
     /// Package API: the package has no WIT (core modules, unindexed content).
     WitUnavailable,
+    /// Admin API: no such user, grant or token.
+    ResourceUnknown,
+    /// Admin API: the user already exists.
+    AlreadyExists,
     /// Only ever sent with a 5xx status.
     InternalError,
 }
@@ -62,6 +66,8 @@ impl ErrorCode {
             ErrorCode::VersionUnknown => "VERSION_UNKNOWN",
             ErrorCode::InvalidParameter => "INVALID_PARAMETER",
             ErrorCode::WitUnavailable => "WIT_UNAVAILABLE",
+            ErrorCode::ResourceUnknown => "RESOURCE_UNKNOWN",
+            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -184,6 +190,21 @@ impl From<crate::db::Error> for ApiError {
             ApiError::unavailable("database", error)
         } else {
             ApiError::internal(error)
+        }
+    }
+}
+
+impl From<crate::auth::admin::AdminError> for ApiError {
+    fn from(error: crate::auth::admin::AdminError) -> Self {
+        use crate::auth::admin::AdminError;
+        match error {
+            AdminError::Invalid(m) => ApiError::bad_request(ErrorCode::InvalidParameter, m),
+            AdminError::NotFound(m) => ApiError::not_found(ErrorCode::ResourceUnknown, m),
+            AdminError::Exists(m) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyExists, m)
+            }
+            AdminError::Database(e) => e.into(),
+            AdminError::Internal(m) => ApiError::internal(m),
         }
     }
 }

@@ -92,6 +92,31 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     }
 }
 
+/// A small JSON request body (admin API) that rejects with the error
+/// envelope (`INVALID_PARAMETER`), read with a 64 KiB limit.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+            .await
+            .map_err(|_| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidParameter,
+                    "the request body is not readable or larger than 64 KiB",
+                )
+            })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::InvalidParameter,
+                format!("the request body is not the expected JSON: {e}"),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fold_repository_name as fold;

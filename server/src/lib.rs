@@ -4,8 +4,10 @@
 //! build the same [`App`] and serve the same [`router`].
 
 pub mod access;
+pub mod admin_cli;
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod client_addr;
 pub mod config;

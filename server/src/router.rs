@@ -3,15 +3,16 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api::admin::{audit, tokens as admin_tokens, users as admin_users};
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
-use crate::api::{health, metrics, well_known};
+use crate::api::{health, metrics, token, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 
@@ -25,6 +26,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/.well-known/wasm-pkg/registry.json",
             get(well_known::registry_json),
         ),
+        ("/.well-known/jwks.json", get(well_known::jwks)),
         ("/healthz", get(health::live)),
         ("/readyz", get(health::ready)),
         ("/metrics", get(metrics::render)),
@@ -57,7 +59,25 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/api/v1/packages/{namespace}/{name}/{version}/unyank",
             post(yank::unyank),
         ),
+        (
+            "/api/v1/admin/users",
+            get(admin_users::list).post(admin_users::create),
+        ),
+        ("/api/v1/admin/users/{user}", delete(admin_users::remove)),
+        (
+            "/api/v1/admin/users/{user}/grants",
+            get(admin_users::grants)
+                .post(admin_users::grant)
+                .delete(admin_users::revoke),
+        ),
+        (
+            "/api/v1/admin/tokens",
+            get(admin_tokens::list).post(admin_tokens::create),
+        ),
+        ("/api/v1/admin/tokens/{id}", delete(admin_tokens::revoke)),
+        ("/api/v1/admin/audit", get(audit::list)),
         ("/v2/", get(base::check)),
+        ("/v2/token", get(token::get).post(token::post)),
         ("/v2/_catalog", get(catalog::list)),
         (
             "/v2/{name}/blobs/{digest}",
@@ -94,7 +114,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(base::not_found)
         // Bodies are streamed (blobs) or read with their own limit (manifests).
         .layer(DefaultBodyLimit::disable())
-        // Inside the router, so the matched route template is known.
+        // Inside the router, so the matched route template is known; the
+        // auth check runs inside the rate limit, so floods of bad logins
+        // are limited too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::enforce,

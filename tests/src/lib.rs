@@ -2,6 +2,7 @@
 //! [`TestApp`], or as a child process with [`GatewayProcess`]) and helpers
 //! that speak OCI over HTTP like a client would.
 
+pub mod auth;
 pub mod database;
 pub mod fixtures;
 pub mod postgres;

@@ -1,7 +1,9 @@
 //! HTTP handlers, one module per API area.
 
+pub mod admin;
 pub mod health;
 pub mod metrics;
 pub mod oci;
 pub mod packages;
+pub mod token;
 pub mod well_known;

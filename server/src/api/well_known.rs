@@ -54,6 +54,17 @@ pub async fn registry_json(State(app): State<AppState>, request: HeaderMap) -> R
     (StatusCode::OK, headers, body).into_response()
 }
 
+/// `GET /.well-known/jwks.json`: the public keys that verify this
+/// gateway's tokens (current and previous signing keys), for replicas and
+/// other services.
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(app.auth.keys().jwks()),
+    )
+        .into_response()
+}
+
 /// Whether `If-None-Match` names this entity tag (weak comparison, lists, `*`).
 fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
     request

@@ -5,6 +5,8 @@
 //!
 //! One file per table group; each adds methods to [`Db`].
 
+mod access_tokens;
+mod audit;
 mod blobs;
 mod gc;
 mod leases;
@@ -14,6 +16,7 @@ mod packages;
 mod repositories;
 mod tags;
 mod uploads;
+mod users;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,11 +24,14 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use access_tokens::{AccessTokenRow, NewAccessToken};
+pub use audit::{AuditEntry, NewAuditEntry};
 pub use gc::RepositoryGraph;
 pub use manifests::{ManifestRecord, NewManifest, Referrer};
 pub use package_index::IndexedVersion;
 pub use packages::{VersionClaim, VersionConflict, VersionContent};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
+pub use users::{GrantRow, UserRow};
 
 use crate::config::DatabaseConfig;
 

@@ -58,11 +58,18 @@ pub async fn start(
     State(app): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(query): ApiQuery<StartQuery>,
+    extensions: axum::http::Extensions,
     body: Body,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
+    // Mounting reads from `from`: only for callers who may pull it there.
+    let caller = crate::auth::middleware::caller_of(&extensions);
+    let from = query
+        .from
+        .as_deref()
+        .filter(|from| crate::auth::middleware::may_pull(&app, &caller, from));
     if let Some(mount) = &query.mount
-        && let Some(mounted) = try_mount(&app, &repo, mount, query.from.as_deref()).await?
+        && let Some(mounted) = try_mount(&app, &repo, mount, from).await?
     {
         return Ok(blob_created(&repo, &mounted));
     }
@@ -77,8 +84,8 @@ pub async fn start(
 }
 
 /// Links `digest` from `from` into `repo` when `from` has it. Anything that
-/// prevents the mount (bad digest, unknown source) falls back to a normal
-/// upload, as the spec asks.
+/// prevents the mount (bad digest, unknown source, a source the caller may
+/// not pull) falls back to a normal upload, as the spec asks.
 async fn try_mount(
     app: &AppState,
     repo: &RepoName,

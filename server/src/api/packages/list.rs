@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 
 use super::{description, latest};
 use crate::app::AppState;
+use crate::auth::listing::visible_page;
+use crate::auth::middleware::{caller_of, may_pull};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
-use crate::packages::naming::is_label;
+use crate::packages::naming::{self, is_label};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
@@ -26,6 +28,7 @@ pub struct ListQuery {
 pub async fn list(
     State(app): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
+    extensions: axum::http::Extensions,
 ) -> ApiResult<Json<Value>> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -54,16 +57,25 @@ pub async fn list(
         ),
     };
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let mut names = app
-        .db
-        .list_packages(query.namespace.as_deref(), q, cursor, i64::from(limit) + 1)
-        .await?;
-    let next_cursor = if names.len() > limit as usize {
-        names.truncate(limit as usize);
-        names.last().map(|(ns, name)| format!("{ns}:{name}"))
-    } else {
-        None
-    };
+    let caller = caller_of(&extensions);
+    let prefix = &app.config.registry.namespace_prefix;
+    let (names, next) = visible_page(
+        limit as usize,
+        cursor.map(|(ns, name)| (ns.to_string(), name.to_string())),
+        |after, batch| {
+            let db = app.db.clone();
+            let namespace = query.namespace.clone();
+            let q = q.map(str::to_string);
+            async move {
+                let after = after.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str()));
+                db.list_packages(namespace.as_deref(), q.as_deref(), after, batch)
+                    .await
+            }
+        },
+        |(namespace, name)| may_pull(&app, &caller, &naming::repository(prefix, namespace, name)),
+    )
+    .await?;
+    let next_cursor = next.map(|(ns, name)| format!("{ns}:{name}"));
     let mut packages = Vec::with_capacity(names.len());
     for (namespace, name) in names {
         let versions = app.db.package_versions(&namespace, &name).await?;

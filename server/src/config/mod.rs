@@ -27,6 +27,10 @@ impl ConfigError {
     }
 }
 
+mod auth;
+
+pub use auth::{AuthConfig, AuthMode};
+
 /// The validated configuration the gateway runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,14 +56,6 @@ pub struct Config {
 pub struct TlsConfig {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
-}
-
-/// Who may do what. This build has one mode, `none`: every request may
-/// pull and push, which is refused on a non-loopback address unless
-/// `allow_anonymous_write = true` says it is intended.
-#[derive(Debug, Clone, Default)]
-pub struct AuthConfig {
-    pub allow_anonymous_write: bool,
 }
 
 /// How log lines are written to stderr.
@@ -188,7 +184,7 @@ struct RawConfig {
     #[serde(default)]
     gc: RawGc,
     #[serde(default)]
-    auth: RawAuth,
+    auth: auth::RawAuth,
     tls: Option<RawTls>,
 }
 
@@ -197,13 +193,6 @@ struct RawConfig {
 struct RawTls {
     cert_file: Option<String>,
     key_file: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAuth {
-    mode: Option<String>,
-    allow_anonymous_write: Option<StringOr<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -471,32 +460,7 @@ impl Config {
                 return Err(ConfigError::key(key, "must be a positive duration"));
             }
         }
-        let auth = AuthConfig {
-            allow_anonymous_write: match raw.auth.allow_anonymous_write {
-                Some(v) => v.parse("auth.allow_anonymous_write")?,
-                None => false,
-            },
-        };
-        match raw.auth.mode.as_deref().map(str::trim) {
-            None | Some("none") => {}
-            Some(other) => {
-                return Err(ConfigError::key(
-                    "auth.mode",
-                    format!(
-                        "{other:?} is not available in this build; the only mode is \"none\" (no authentication)"
-                    ),
-                ));
-            }
-        }
-        if !listen.ip().is_loopback() && !auth.allow_anonymous_write {
-            return Err(ConfigError::key(
-                "auth.allow_anonymous_write",
-                format!(
-                    "`listen` = {listen} is reachable from other machines and `auth.mode` is \"none\", so anyone \
-                     there could push and delete; set `[auth] allow_anonymous_write = true` if that is intended"
-                ),
-            ));
-        }
+        let auth = raw.auth.validate(listen, &data_dir)?;
         let tls = match raw.tls {
             None => None,
             Some(RawTls {
@@ -678,6 +642,9 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// Copies `WKG_GATEWAY_*` variables into the config table. Values stay text;
 /// typed fields parse them, so errors still name the key.
+/// `WKG_GATEWAY_*` variables that are not config keys.
+const NOT_SETTINGS: [&str; 1] = ["BOOTSTRAP_ADMIN_PASSWORD"];
+
 fn apply_env(
     table: &mut toml::Table,
     vars: impl Iterator<Item = (String, String)>,
@@ -686,6 +653,10 @@ fn apply_env(
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
+        // Read once at first start by the admin bootstrap, not a setting.
+        if NOT_SETTINGS.contains(&rest) {
+            continue;
+        }
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
         if path.iter().any(String::is_empty) || path.len() > 2 {
             return Err(ConfigError(format!(
@@ -788,7 +759,13 @@ mod tests {
             ("[server]\nrate_limit = \"fast\"", "`server.rate_limit`"),
             ("[tls]\nkey_file = \"k.pem\"", "`tls.cert_file`"),
             ("[tls]\ncert_file = \"c.pem\"", "`tls.key_file`"),
-            ("[auth]\nmode = \"token\"", "`auth.mode`"),
+            ("[auth]\nmode = \"tokens\"", "`auth.mode`"),
+            ("[auth]\ntoken_ttl = \"1s\"", "`auth.token_ttl`"),
+            (
+                "[auth]\nanonymous_pull = [\"Public/*\"]",
+                "`auth.anonymous_pull`",
+            ),
+            ("[auth]\nservice = \"\"", "`auth.service`"),
             (
                 "[auth]\nmode = \"none\"\nallow_anonymous_write = \"perhaps\"",
                 "`auth.allow_anonymous_write`",
@@ -810,15 +787,16 @@ mod tests {
     #[test]
     fn the_documented_example_is_valid() {
         let config =
-            Config::from_toml_str(include_str!("../../deploy/config.example.toml")).unwrap();
+            Config::from_toml_str(include_str!("../../../deploy/config.example.toml")).unwrap();
         assert_eq!(config.uploads.max_age, Duration::from_secs(24 * 3600));
     }
 
     #[test]
     fn the_scale_out_example_is_valid() {
-        let config =
-            Config::from_toml_str(include_str!("../../deploy/config.postgres-s3.example.toml"))
-                .unwrap();
+        let config = Config::from_toml_str(include_str!(
+            "../../../deploy/config.postgres-s3.example.toml"
+        ))
+        .unwrap();
         assert_eq!(config.storage.url.scheme(), "s3");
         assert!(config.database.url.starts_with("postgres://"));
     }

@@ -1,0 +1,205 @@
+//! `wkg-gateway admin ...`: users, grants and access tokens, acting on the
+//! database a running gateway uses (which sees every change at once).
+
+use std::io::Read as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::app::AppState;
+use crate::auth::admin::{self, AdminError};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Users and robots.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Let NAME do ACTIONS (comma-separated: pull, push, delete, admin) on
+    /// repositories matching PATTERN (`*`, `acme/*`, `acme/hello`).
+    Grant {
+        name: String,
+        pattern: String,
+        actions: String,
+    },
+    /// Remove NAME's grant on PATTERN.
+    RevokeGrant { name: String, pattern: String },
+    /// Access tokens (for CI, robots, `WKG_REGISTRY_<HOST>_AUTH_BEARER`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Show the newest audit log entries.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. Without --password-stdin it is a robot, which can only
+    /// authenticate with access tokens.
+    Add {
+        name: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user with their grants and tokens.
+    Remove { name: String },
+    /// List users and their grants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an access token for NAME and print its secret (shown once).
+    Create {
+        name: String,
+        /// Lifetime, e.g. 30d or 12h; without it the token never expires.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Narrow the token to PATTERN=ACTIONS (repeatable), e.g. acme/*=pull.
+        #[arg(long = "scope", value_name = "PATTERN=ACTIONS")]
+        scopes: Vec<String>,
+        /// What the token is for (shown in listings).
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List tokens (of one user with --user).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+pub async fn run(app: &AppState, command: AdminCommand) -> ExitCode {
+    match execute(app, command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if matches!(error, AdminError::Database(_)) {
+                eprintln!("hint: check [database] url in the config the gateway uses");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError> {
+    let db = &app.db;
+    match command {
+        AdminCommand::User(UserCommand::Add {
+            name,
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| AdminError::Invalid(format!("cannot read standard input: {e}")))?;
+                Some(text.lines().next().unwrap_or_default().to_string())
+            } else {
+                None
+            };
+            let robot = password.is_none();
+            admin::add_user(db, &name, password).await?;
+            let kind = if robot { "robot" } else { "user" };
+            println!("added {kind} {name}");
+        }
+        AdminCommand::User(UserCommand::Remove { name }) => {
+            admin::remove_user(db, &name).await?;
+            println!("removed user {name} with their grants and tokens");
+        }
+        AdminCommand::User(UserCommand::List) => {
+            for user in admin::list_users(db).await? {
+                let grants: Vec<String> = user
+                    .grants
+                    .iter()
+                    .map(|g| format!("{}={}", g.pattern, g.actions.join(",")))
+                    .collect();
+                println!("{}\t{}\t{}", user.name, user.kind, grants.join(" "));
+            }
+        }
+        AdminCommand::Grant {
+            name,
+            pattern,
+            actions,
+        } => {
+            let rule = admin::grant(db, &name, &pattern, &actions).await?;
+            println!("{name} may now {} on {}", rule.actions, rule.pattern);
+        }
+        AdminCommand::RevokeGrant { name, pattern } => {
+            admin::revoke_grant(db, &name, &pattern).await?;
+            println!("removed {name}'s grant on {pattern}");
+        }
+        AdminCommand::Token(TokenCommand::Create {
+            name,
+            ttl,
+            scopes,
+            description,
+        }) => {
+            let ttl = ttl.as_deref().map(parse_ttl).transpose()?;
+            let scopes = admin::parse_scopes(&scopes)?;
+            let created = admin::create_token(db, &name, &description, ttl, &scopes).await?;
+            eprintln!(
+                "created token {} for {name}; the secret below is shown only now:",
+                created.token.id
+            );
+            println!("{}", created.secret);
+        }
+        AdminCommand::Token(TokenCommand::List { user }) => {
+            for token in admin::list_tokens(db, user.as_deref()).await? {
+                let state = if token.revoked { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{state}\texpires={}\tscopes={}\t{}",
+                    token.id,
+                    token.user,
+                    token.expires_at.map_or("never".to_string(), format_millis),
+                    if token.scopes.is_empty() {
+                        "(all of the user's grants)".to_string()
+                    } else {
+                        token.scopes.join(",")
+                    },
+                    token.description
+                );
+            }
+        }
+        AdminCommand::Token(TokenCommand::Revoke { id }) => {
+            admin::revoke_token(db, &id).await?;
+            println!("revoked token {id}");
+        }
+        AdminCommand::Audit { limit } => {
+            for entry in db.audit_entries(None, limit.clamp(1, 10_000)).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    format_millis(entry.at),
+                    entry.actor,
+                    entry.client,
+                    entry.action,
+                    entry.target,
+                    entry.outcome,
+                    entry.detail
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, AdminError> {
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "--ttl {text:?} is not a positive duration like 30d or 12h"
+            ))
+        })
+}
+
+fn format_millis(millis: i64) -> String {
+    let time = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()
+}

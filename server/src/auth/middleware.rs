@@ -1,0 +1,276 @@
+//! The one middleware that authenticates and authorizes every request, and
+//! writes the audit trail.
+//!
+//! Refusals follow the Docker token protocol: a caller without credentials
+//! (or whose JWT lacks a scope they could get) gets 401 `UNAUTHORIZED` with a
+//! `WWW-Authenticate: Bearer realm=...,service=...,scope=...` challenge;
+//! a known caller without the right gets 403 `DENIED`, since logging in
+//! again would not help.
+//!
+//! Audited: every refused push, delete or admin request, and every
+//! successful one except the steps of a blob upload (the manifest `PUT`
+//! that completes a push is the record of it).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::pattern::Action;
+use super::policy::{Requirement, requirement};
+use super::{AuthError, Caller, Via};
+use crate::app::AppState;
+use crate::config::AuthMode;
+use crate::db::NewAuditEntry;
+use crate::error::{ApiError, ErrorCode};
+
+pub async fn enforce(
+    State(app): State<AppState>,
+    matched: Option<MatchedPath>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if app.auth.mode == AuthMode::None {
+        request
+            .extensions_mut()
+            .insert(Arc::new(Caller::everything()));
+        return next.run(request).await;
+    }
+    let params: Vec<(String, String)> = params
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let method = request.method().clone();
+    let required = requirement(
+        matched.as_ref().map(MatchedPath::as_str),
+        &method,
+        &params,
+        &app.config.registry.namespace_prefix,
+    );
+    if required == Requirement::Public {
+        return next.run(request).await;
+    }
+    let client = crate::client_addr::client_of(&request, &app.config.server.trusted_proxies);
+    let caller = match app
+        .auth
+        .authenticate(&app.db, request.headers(), client)
+        .await
+    {
+        Ok(caller) => caller,
+        Err(AuthError::Database(e)) => return ApiError::from(e).into_response(),
+        Err(AuthError::Credentials(message)) => {
+            let refusal = challenge(&app, &required, false, message);
+            let detail = format!("{method} {}", request.uri().path());
+            audit(&app, &required, None, client, detail, refusal.status()).await;
+            return refusal;
+        }
+    };
+    if let Err(refusal) = authorize(&app, &caller, &required).await {
+        let detail = format!("{method} {}", request.uri().path());
+        audit(
+            &app,
+            &required,
+            Some(&caller),
+            client,
+            detail,
+            refusal.status(),
+        )
+        .await;
+        return refusal;
+    }
+    let uri_path = request.uri().path().to_string();
+    request.extensions_mut().insert(caller.clone());
+    let response = next.run(request).await;
+    let upload_step = matches!(
+        matched.as_ref().map(MatchedPath::as_str),
+        Some("/v2/{name}/blobs/uploads/" | "/v2/{name}/blobs/uploads/{id}")
+    );
+    let read = matches!(method, Method::GET | Method::HEAD);
+    if !upload_step && !read && required.audited_action().is_some() {
+        record(
+            &app,
+            &required,
+            caller.name(),
+            client,
+            response.status(),
+            format!("{method} {uri_path}"),
+        )
+        .await;
+    }
+    response
+}
+
+/// Checks an authenticated caller against what the route needs.
+async fn authorize(
+    app: &AppState,
+    caller: &Caller,
+    required: &Requirement,
+) -> Result<(), Response> {
+    let anonymous = caller.user.is_none();
+    match required {
+        Requirement::Public => Ok(()),
+        Requirement::Authenticated | Requirement::Listing { .. } if !anonymous => Ok(()),
+        Requirement::Listing {
+            challenge_anonymous: false,
+        } => Ok(()),
+        Requirement::Authenticated | Requirement::Listing { .. } => {
+            // A JWT for an anonymous caller is a login too (public pulls).
+            if caller.via == Via::Jwt {
+                Ok(())
+            } else {
+                Err(challenge(
+                    app,
+                    required,
+                    false,
+                    "authentication required".into(),
+                ))
+            }
+        }
+        Requirement::Repository { repository, action } => {
+            let path = app.auth.package_path(repository);
+            if caller.may(*action, path) {
+                return Ok(());
+            }
+            let verb = action.as_str();
+            if anonymous {
+                return Err(challenge(
+                    app,
+                    required,
+                    false,
+                    format!("authentication required to {verb} {repository}"),
+                ));
+            }
+            // A JWT lacking a scope its holder could get: ask for it.
+            if caller.via == Via::Jwt
+                && let Some(user) = &caller.user
+            {
+                let rules = app
+                    .auth
+                    .user_rules(&app.db, user)
+                    .await
+                    .map_err(|e| ApiError::from(e).into_response())?;
+                if super::pattern::allowed(&rules, path).allows(*action) {
+                    return Err(challenge(
+                        app,
+                        required,
+                        true,
+                        format!("the token does not include {verb} access to {repository}"),
+                    ));
+                }
+            }
+            Err(denied(format!(
+                "{} may not {verb} {repository}; an admin can grant it with \
+                 `wkg-gateway admin grant {} {path} {verb}`",
+                caller.name(),
+                caller.name(),
+            )))
+        }
+        Requirement::Admin if caller.is_admin() => Ok(()),
+        Requirement::Admin if anonymous => Err(challenge(
+            app,
+            required,
+            false,
+            "authentication required for the admin API".into(),
+        )),
+        Requirement::Admin => Err(denied(format!(
+            "{} is not an administrator (needs the admin action on `*`)",
+            caller.name()
+        ))),
+    }
+}
+
+fn challenge(
+    app: &AppState,
+    required: &Requirement,
+    insufficient: bool,
+    message: String,
+) -> Response {
+    let scope = required.scope();
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, format!(
+        "{message}; log in (e.g. `wkg login`, `oras login`, `skopeo login`) or send an access token"
+    ))
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        &app.auth.challenge(scope.as_deref(), insufficient),
+    )
+    .into_response()
+}
+
+fn denied(message: String) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, message).into_response()
+}
+
+/// Audits a refused request, when its requirement is audited.
+async fn audit(
+    app: &AppState,
+    required: &Requirement,
+    caller: Option<&Caller>,
+    client: Option<IpAddr>,
+    detail: String,
+    status: StatusCode,
+) {
+    let actor = caller.map(Caller::name).unwrap_or("unauthenticated");
+    record(app, required, actor, client, status, detail).await;
+}
+
+async fn record(
+    app: &AppState,
+    required: &Requirement,
+    actor: &str,
+    client: Option<IpAddr>,
+    status: StatusCode,
+    detail: String,
+) {
+    let Some(action) = required.audited_action() else {
+        return;
+    };
+    let target = match required {
+        Requirement::Repository { repository, .. } => repository.clone(),
+        _ => detail
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let outcome = if status.is_success() || status.is_redirection() {
+        "allowed"
+    } else if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        "denied"
+    } else {
+        "failed"
+    };
+    let client = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let entry = NewAuditEntry {
+        actor,
+        client: &client,
+        action,
+        target: &target,
+        outcome,
+        status: status.as_u16(),
+        detail: &detail,
+    };
+    if let Err(error) = app.db.append_audit(entry).await {
+        tracing::error!(%error, action, target, "cannot write the audit log");
+    }
+}
+
+/// The caller a handler runs for (set by [`enforce`]); one who may do
+/// nothing if the middleware did not run (fail closed).
+pub fn caller_of(extensions: &axum::http::Extensions) -> Arc<Caller> {
+    extensions
+        .get::<Arc<Caller>>()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(Caller::nobody()))
+}
+
+/// Whether `caller` may pull the repository `repository` (full OCI name).
+pub fn may_pull(app: &AppState, caller: &Caller, repository: &str) -> bool {
+    caller.may(Action::Pull, app.auth.package_path(repository))
+}

@@ -1,0 +1,156 @@
+//! The `[auth]` section: who may do what.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, StringOr, duration};
+use crate::auth::pattern::RepoPattern;
+
+/// Whether requests are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// Every request may pull, push and delete (local use).
+    #[default]
+    None,
+    /// Every `/v2/` and `/api/` request is checked against users, tokens
+    /// and grants.
+    Token,
+}
+
+/// Validated `[auth]` settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    /// In mode `none`, permits a listen address other machines can reach.
+    pub allow_anonymous_write: bool,
+    /// Token audience; `None` means the authority of `public_url`.
+    pub service: Option<String>,
+    /// Lifetime of access tokens from `/v2/token`.
+    pub token_ttl: Duration,
+    /// Lifetime of refresh tokens (POST `/v2/token` with `access_type=offline`).
+    pub refresh_token_ttl: Duration,
+    /// PEM private key (Ed25519 or ECDSA P-256) that signs tokens; created
+    /// (Ed25519) on first start when absent.
+    pub signing_key_file: PathBuf,
+    /// Keys that signed tokens before a rotation: still accepted and
+    /// published in the JWKS, never used to sign.
+    pub previous_signing_key_files: Vec<PathBuf>,
+    /// Repositories anyone may pull in token mode.
+    pub anonymous_pull: Vec<RepoPattern>,
+}
+
+impl AuthConfig {
+    /// Defaults for a data directory (mode `none`).
+    pub fn defaults(data_dir: &Path) -> Self {
+        Self {
+            mode: AuthMode::None,
+            allow_anonymous_write: false,
+            service: None,
+            token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            signing_key_file: data_dir.join("signing-key.pem"),
+            previous_signing_key_files: Vec::new(),
+            anonymous_pull: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuth {
+    mode: Option<String>,
+    allow_anonymous_write: Option<StringOr<bool>>,
+    service: Option<String>,
+    token_ttl: Option<String>,
+    refresh_token_ttl: Option<String>,
+    signing_key_file: Option<String>,
+    previous_signing_key_files: Option<StringOr<Vec<String>>>,
+    anonymous_pull: Option<StringOr<Vec<String>>>,
+}
+
+/// A TOML list, or comma-separated text from the environment.
+fn list(value: Option<StringOr<Vec<String>>>) -> Vec<String> {
+    match value {
+        None => Vec::new(),
+        Some(StringOr::Value(list)) => list,
+        Some(StringOr::Text(text)) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
+    }
+}
+
+impl RawAuth {
+    pub(super) fn validate(
+        self,
+        listen: SocketAddr,
+        data_dir: &Path,
+    ) -> Result<AuthConfig, ConfigError> {
+        let defaults = AuthConfig::defaults(data_dir);
+        let mode = match self.mode.as_deref().map(str::trim) {
+            None | Some("none") => AuthMode::None,
+            Some("token") => AuthMode::Token,
+            Some(other) => {
+                return Err(ConfigError::key(
+                    "auth.mode",
+                    format!("{other:?} is not \"none\" or \"token\""),
+                ));
+            }
+        };
+        let allow_anonymous_write = match self.allow_anonymous_write {
+            Some(v) => v.parse("auth.allow_anonymous_write")?,
+            None => false,
+        };
+        if mode == AuthMode::None && !listen.ip().is_loopback() && !allow_anonymous_write {
+            return Err(ConfigError::key(
+                "auth.allow_anonymous_write",
+                format!(
+                    "`listen` = {listen} is reachable from other machines and `auth.mode` is \"none\", so anyone \
+                     there could push and delete; set `[auth] mode = \"token\"`, or \
+                     `[auth] allow_anonymous_write = true` if that is intended"
+                ),
+            ));
+        }
+        let service = match self.service.map(|s| s.trim().to_string()) {
+            Some(s) if s.is_empty() => {
+                return Err(ConfigError::key("auth.service", "must not be empty"));
+            }
+            other => other,
+        };
+        let token_ttl = duration("auth.token_ttl", self.token_ttl, "15m")?;
+        let refresh_token_ttl = duration("auth.refresh_token_ttl", self.refresh_token_ttl, "7d")?;
+        for (key, value) in [
+            ("auth.token_ttl", token_ttl),
+            ("auth.refresh_token_ttl", refresh_token_ttl),
+        ] {
+            if value < Duration::from_secs(10) {
+                return Err(ConfigError::key(key, "must be at least 10s"));
+            }
+        }
+        let anonymous_pull = list(self.anonymous_pull)
+            .iter()
+            .map(|p| RepoPattern::parse(p).map_err(|e| ConfigError::key("auth.anonymous_pull", e)))
+            .collect::<Result<_, _>>()?;
+        Ok(AuthConfig {
+            mode,
+            allow_anonymous_write,
+            service,
+            token_ttl,
+            refresh_token_ttl,
+            signing_key_file: self
+                .signing_key_file
+                .map(PathBuf::from)
+                .unwrap_or(defaults.signing_key_file),
+            previous_signing_key_files: list(self.previous_signing_key_files)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            anonymous_pull,
+        })
+    }
+}

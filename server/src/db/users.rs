@@ -1,0 +1,136 @@
+//! The `users` and `grants` tables.
+
+use sqlx::Row as _;
+
+use super::{Db, Result, now_millis};
+
+/// A user row.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub name: String,
+    /// Argon2 PHC string; `None` for robots (token-only accounts).
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+}
+
+/// A grant row: `actions` on repositories matching `pattern`.
+#[derive(Debug, Clone)]
+pub struct GrantRow {
+    pub user_name: String,
+    pub pattern: String,
+    pub actions: String,
+}
+
+impl Db {
+    /// Adds a user; false if the name is taken.
+    pub async fn insert_user(&self, name: &str, password_hash: Option<&str>) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() > 0)
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query("SELECT name, password_hash, created_at FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| UserRow {
+            name: r.get(0),
+            password_hash: r.get(1),
+            created_at: r.get(2),
+        }))
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query("SELECT name, password_hash, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserRow {
+                name: r.get(0),
+                password_hash: r.get(1),
+                created_at: r.get(2),
+            })
+            .collect())
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
+    }
+
+    /// Removes a user with their grants and tokens; false if unknown.
+    pub async fn delete_user(&self, name: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for query in [
+            "DELETE FROM grants WHERE user_name = $1",
+            "DELETE FROM access_tokens WHERE user_name = $1",
+        ] {
+            sqlx::query(query).bind(name).execute(&mut *tx).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Sets (or replaces) the actions of a user's grant on `pattern`.
+    pub async fn put_grant(&self, user: &str, pattern: &str, actions: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO grants (user_name, pattern, actions, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_name, pattern) DO UPDATE SET actions = excluded.actions",
+        )
+        .bind(user)
+        .bind(pattern)
+        .bind(actions)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a grant; false if there was none.
+    pub async fn delete_grant(&self, user: &str, pattern: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM grants WHERE user_name = $1 AND pattern = $2")
+            .bind(user)
+            .bind(pattern)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Grants of one user, or of everyone (`None`).
+    pub async fn grants(&self, user: Option<&str>) -> Result<Vec<GrantRow>> {
+        let query = match user {
+            Some(user) => sqlx::query(
+                "SELECT user_name, pattern, actions FROM grants WHERE user_name = $1 \
+                 ORDER BY user_name, pattern",
+            )
+            .bind(user),
+            None => sqlx::query(
+                "SELECT user_name, pattern, actions FROM grants ORDER BY user_name, pattern",
+            ),
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| GrantRow {
+                user_name: r.get(0),
+                pattern: r.get(1),
+                actions: r.get(2),
+            })
+            .collect())
+    }
+}

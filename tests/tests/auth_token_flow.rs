@@ -1,0 +1,319 @@
+//! The Docker token flow over real HTTP: challenges, `/v2/token` (GET and
+//! the OAuth2 POST form), refresh tokens, insufficient scopes, the JWKS,
+//! key rotation, and the token endpoint with auth off.
+
+use integration_tests::TestApp;
+use integration_tests::auth::{basic, claims_of};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn seeded() -> TestApp {
+    let app = TestApp::spawn_token_mode("").await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/*", "pull,push").await;
+    app
+}
+
+#[tokio::test]
+async fn challenge_then_token_then_access() {
+    let app = seeded().await;
+    let client = integration_tests::http_client();
+    let base = client.get(app.url("/v2/")).send().await.unwrap();
+    assert_eq!(base.status(), StatusCode::UNAUTHORIZED);
+    let www = base.headers()["www-authenticate"].to_str().unwrap();
+    let realm = format!("{}/v2/token", app.base);
+    assert_eq!(
+        www,
+        format!("Bearer realm=\"{realm}\",service=\"{}\"", app.authority)
+    );
+    // Several scope parameters, the service the challenge named.
+    let response = client
+        .get(&realm)
+        .query(&[
+            ("service", app.authority.as_str()),
+            ("scope", "repository:acme/app:pull"),
+            ("scope", "repository:acme/lib:push"),
+            ("scope", "repository:other/x:pull"),
+        ])
+        .basic_auth("dev", Some("dev-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token"], body["access_token"]);
+    assert!(body["expires_in"].as_u64().unwrap() == 900);
+    assert!(body["issued_at"].as_str().unwrap().ends_with('Z'));
+    let token = body["token"].as_str().unwrap();
+    let claims = claims_of(token);
+    assert_eq!(claims["iss"], app.base);
+    assert_eq!(claims["aud"], app.authority);
+    assert_eq!(claims["sub"], "dev");
+    for claim in ["exp", "iat", "nbf"] {
+        assert!(claims[claim].is_u64(), "{claim}");
+    }
+    assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+    assert_eq!(
+        claims["access"],
+        json!([
+            {"type": "repository", "name": "acme/app", "actions": ["pull"]},
+            {"type": "repository", "name": "acme/lib", "actions": ["push"]},
+        ])
+    );
+    let ok = client
+        .get(app.url("/v2/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    // Basic credentials straight on /v2/ work too.
+    let direct = client
+        .get(app.url("/v2/"))
+        .header("authorization", basic("dev", "dev-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_credentials_never_downgrade_to_anonymous() {
+    let app = seeded().await;
+    let client = integration_tests::http_client();
+    for (user, password) in [("dev", "wrong"), ("nobody", "whatever"), ("dev", "")] {
+        let response = client
+            .get(app.url("/v2/token"))
+            .query(&[("scope", "repository:acme/app:pull")])
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{user}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
+    }
+    let other_service = client
+        .get(app.url("/v2/token"))
+        .query(&[("service", "elsewhere.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_service.status(), StatusCode::BAD_REQUEST);
+    let body: Value = other_service.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&app.authority)
+    );
+}
+
+#[tokio::test]
+async fn oauth2_form_with_refresh_tokens() {
+    let app = seeded().await;
+    let client = integration_tests::http_client();
+    let response = client
+        .post(app.url("/v2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "dev"),
+            ("password", "dev-password"),
+            (
+                "scope",
+                "repository:acme/app:pull,push repository:acme/lib:pull",
+            ),
+            ("service", app.authority.as_str()),
+            ("client_id", "test"),
+            ("access_type", "offline"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let access = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(access["access"].as_array().unwrap().len(), 2);
+    let refresh = body["refresh_token"].as_str().unwrap().to_string();
+    // A refresh token is not an access token.
+    let misuse = client
+        .get(app.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(misuse.status(), StatusCode::UNAUTHORIZED);
+    let refreshed = client
+        .post(app.url("/v2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("scope", "repository:acme/app:pull"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let body: Value = refreshed.json().await.unwrap();
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["access"],
+        json!([{"type": "repository", "name": "acme/app", "actions": ["pull"]}])
+    );
+    // Once the user is gone, the refresh token is worthless.
+    wkg_gateway::auth::admin::remove_user(&app.app.db, "dev")
+        .await
+        .unwrap();
+    let after = client
+        .post(app.url("/v2/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let unsupported = client
+        .post(app.url("/v2/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_token_without_a_scope_gets_an_insufficient_scope_challenge() {
+    let app = seeded().await;
+    let client = integration_tests::http_client();
+    let pull_only = app
+        .token_for(Some(("dev", "dev-password")), &["repository:acme/app:pull"])
+        .await;
+    let push = client
+        .post(app.url("/v2/acme/app/blobs/uploads/"))
+        .bearer_auth(&pull_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), StatusCode::UNAUTHORIZED);
+    let www = push.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        www.contains("scope=\"repository:acme/app:pull,push\"")
+            && www.contains("error=\"insufficient_scope\""),
+        "{www}"
+    );
+    // Asking again with the scope from the challenge works.
+    let push_token = app
+        .token_for(
+            Some(("dev", "dev-password")),
+            &["repository:acme/app:pull,push"],
+        )
+        .await;
+    let push = client
+        .post(app.url("/v2/acme/app/blobs/uploads/"))
+        .bearer_auth(&push_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn jwks_verifies_tokens_and_rotation_keeps_old_tokens_valid() {
+    let data = tempfile::tempdir().unwrap();
+    let old_key = data.path().join("old.pem");
+    let new_key = data.path().join("new.pem");
+    let shared = "public_url = \"http://registry.test\"";
+    let first = TestApp::spawn_with(&format!(
+        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\n",
+        old_key.display().to_string()
+    ))
+    .await;
+    first.add_user("dev", Some("dev-password")).await;
+    first.grant("dev", "acme/*", "pull").await;
+    let token = first
+        .token_for(Some(("dev", "dev-password")), &["repository:acme/app:pull"])
+        .await;
+    let jwks: JwkSet = integration_tests::http_client()
+        .get(first.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let jwk = jwks.find(&kid).expect("the token's key is published");
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["registry.test"]);
+    validation.set_issuer(&["http://registry.test"]);
+    jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .expect("a third party verifies the token with the JWKS");
+
+    // Rotate: a new signing key, the old one kept for verification.
+    let second = TestApp::spawn_with(&format!(
+        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\nprevious_signing_key_files = [{:?}]\n",
+        new_key.display().to_string(),
+        old_key.display().to_string()
+    ))
+    .await;
+    let jwks: JwkSet = integration_tests::http_client()
+        .get(second.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks.keys.len(), 2);
+    let new_token = second.token_for(None, &[]).await;
+    assert_ne!(
+        jsonwebtoken::decode_header(&new_token)
+            .unwrap()
+            .kid
+            .unwrap(),
+        kid,
+        "new tokens are signed with the new key"
+    );
+    // The old token still opens what it names (404: the repo is empty).
+    let pulled = integration_tests::http_client()
+        .get(second.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pulled.status(), StatusCode::NOT_FOUND);
+    // A gateway that dropped the old key refuses it.
+    let third = TestApp::spawn_with(&format!(
+        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\n",
+        new_key.display().to_string()
+    ))
+    .await;
+    let refused = integration_tests::http_client()
+        .get(third.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn with_auth_off_the_token_endpoint_grants_what_is_asked() {
+    let app = TestApp::spawn().await;
+    let token = app
+        .token_for(None, &["repository:any/thing:pull,push,delete"])
+        .await;
+    assert_eq!(
+        claims_of(&token)["access"],
+        json!([{"type": "repository", "name": "any/thing", "actions": ["pull", "push", "delete"]}])
+    );
+    // Tokens (even garbage) are ignored: everything is open.
+    let response = integration_tests::http_client()
+        .post(app.url("/v2/any/thing/blobs/uploads/"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
