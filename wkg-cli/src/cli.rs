@@ -75,8 +75,13 @@ pub struct GetArgs {
     pub format: Format,
 
     /// Overwrite the output file if it exists
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check")]
     pub overwrite: bool,
+
+    /// Check that the fetched package matches the existing output file instead of writing
+    /// it: exit status 0 when identical, 1 when different or missing
+    #[arg(long)]
+    pub check: bool,
 
     /// The registry to fetch from, instead of the one the config resolves
     #[arg(long, value_name = "REGISTRY")]
@@ -300,6 +305,7 @@ mod tests {
 
         assert!(Cli::try_parse_from(["wkg", "oci", "pull", "r/a:1", "-u", "me"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "get", "nocolon"]).is_err());
+        assert!(Cli::try_parse_from(["wkg", "get", "a:b", "--check", "--overwrite"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "-q", "-v", "get", "a:b"]).is_err());
     }
 }

@@ -115,6 +115,31 @@ async fn publish_a_component_then_get_it_back() {
         .args(["get", "acme:thing@1.1.0", "-o", "got.wasm", "--overwrite"]))
     .await;
     assert_eq!(std::fs::read(env.path("got.wasm")).unwrap(), v2);
+
+    // --check compares without writing: same file passes, another version fails.
+    ok(env
+        .wkg()
+        .args(["get", "acme:thing@1.1.0", "-o", "got.wasm", "--check"]))
+    .await;
+    let (output, _, stderr) =
+        run(env
+            .wkg()
+            .args(["get", "acme:thing@1.0.0", "-o", "got.wasm", "--check"]))
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("differs from acme:thing@1.0.0"), "{stderr}");
+    assert_eq!(
+        std::fs::read(env.path("got.wasm")).unwrap(),
+        v2,
+        "untouched"
+    );
+    let (output, _, stderr) =
+        run(env
+            .wkg()
+            .args(["get", "acme:thing@1.0.0", "-o", "missing.wasm", "--check"]))
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!env.path("missing.wasm").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,9 @@ pub async fn run(
     };
     let extension = if wit.is_some() { "wit" } else { "wasm" };
     let output = output_path(args.output.as_deref(), &fetched, extension);
+    if args.check {
+        return check(&output, &fetched, wit.as_deref(), printer);
+    }
     match wit {
         Some(text) => write_text(&output, &text, args.overwrite)?,
         None => wkg_client::cache::copy_atomic(&fetched.path, &output, args.overwrite)?,
@@ -64,6 +67,44 @@ pub async fn run(
         output.display()
     ))?;
     Ok(ExitStatus::Success)
+}
+
+/// `--check`: compares what would be written with the existing file, writing nothing.
+fn check(
+    output: &Path,
+    fetched: &Fetched,
+    wit: Option<&str>,
+    printer: &mut Printer<'_>,
+) -> Result<ExitStatus> {
+    let expected = match wit {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(&fetched.path)
+            .with_context(|| format!("could not read {}", fetched.path.display()))?,
+    };
+    let what = format!("{}@{}", fetched.package, fetched.version);
+    match std::fs::read(output) {
+        Ok(existing) if existing == expected => {
+            printer.status(format_args!("{} matches {what}", output.display()))?;
+            Ok(ExitStatus::Success)
+        }
+        Ok(_) => {
+            writeln!(
+                printer.err,
+                "error: {} differs from {what}; run without --check (and with --overwrite) to update it",
+                output.display()
+            )?;
+            Ok(ExitStatus::Failure)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            writeln!(
+                printer.err,
+                "error: {} does not exist, so it cannot match {what}; run without --check to create it",
+                output.display()
+            )?;
+            Ok(ExitStatus::Failure)
+        }
+        Err(err) => Err(err).with_context(|| format!("could not read {}", output.display())),
+    }
 }
 
 /// `-o FILE`, `-o DIR/` + the default name, or the default name in the current directory.
