@@ -3,6 +3,8 @@
 Usage: oras_roundtrip.py HOST:PORT REPO:TAG WORKDIR
 WORKDIR must contain hello.wasm and config.json; the pulled files land in
 WORKDIR/pulled. Plain http (insecure=True), as for a loopback registry.
+With ORAS_USERNAME and ORAS_PASSWORD set it logs in first (the registry's
+token flow), keeping the credentials file inside WORKDIR.
 """
 import os
 import sys
@@ -14,6 +16,15 @@ def main() -> None:
     host, target, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
     os.chdir(workdir)
     client = oras.client.OrasClient(hostname=host, insecure=True)
+    username = os.environ.get("ORAS_USERNAME")
+    if username:
+        client.login(
+            username=username,
+            password=os.environ["ORAS_PASSWORD"],
+            hostname=host,
+            tls_verify=False,
+            config_path=os.path.join(workdir, "docker-config.json"),
+        )
     reference = f"{host}/{target}"
     response = client.push(
         target=reference,

@@ -183,7 +183,7 @@ async fn oauth2_form_with_refresh_tokens() {
 }
 
 #[tokio::test]
-async fn a_token_without_a_scope_gets_an_insufficient_scope_challenge() {
+async fn a_token_without_a_scope_gets_a_403_insufficient_scope_challenge() {
     let app = seeded().await;
     let client = integration_tests::http_client();
     let pull_only = app
@@ -195,13 +195,18 @@ async fn a_token_without_a_scope_gets_an_insufficient_scope_challenge() {
         .send()
         .await
         .unwrap();
-    assert_eq!(push.status(), StatusCode::UNAUTHORIZED);
-    let www = push.headers()["www-authenticate"].to_str().unwrap();
+    assert_eq!(push.status(), StatusCode::FORBIDDEN);
+    let www = push.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(
         www.contains("scope=\"repository:acme/app:pull,push\"")
             && www.contains("error=\"insufficient_scope\""),
         "{www}"
     );
+    let body: Value = push.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED");
     // Asking again with the scope from the challenge works.
     let push_token = app
         .token_for(

@@ -1,11 +1,13 @@
 //! The one middleware that authenticates and authorizes every request, and
 //! writes the audit trail.
 //!
-//! Refusals follow the Docker token protocol: a caller without credentials
-//! (or whose JWT lacks a scope they could get) gets 401 `UNAUTHORIZED` with a
-//! `WWW-Authenticate: Bearer realm=...,service=...,scope=...` challenge;
-//! a known caller without the right gets 403 `DENIED`, since logging in
-//! again would not help.
+//! Refusals follow the Docker token protocol: a caller without (valid)
+//! credentials gets 401 `UNAUTHORIZED` with a
+//! `WWW-Authenticate: Bearer realm=...,service=...,scope=...` challenge; a
+//! known caller without the right gets 403 `DENIED`, since logging in again
+//! would not help. A JWT that lacks a scope its holder could get is a 403
+//! `DENIED` carrying a challenge with `error="insufficient_scope"` and the
+//! scope (RFC 6750 §3.1), which clients answer with a wider token.
 //!
 //! Audited: every refused push, delete or admin request, and every
 //! successful one except the steps of a blob upload (the manifest `PUT`
@@ -66,7 +68,7 @@ pub async fn enforce(
         Ok(caller) => caller,
         Err(AuthError::Database(e)) => return ApiError::from(e).into_response(),
         Err(AuthError::Credentials(message)) => {
-            let refusal = challenge(&app, &required, false, message);
+            let refusal = challenge(&app, &required, message);
             let detail = format!("{method} {}", request.uri().path());
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return refusal;
@@ -125,12 +127,7 @@ async fn authorize(
             if caller.via == Via::Jwt {
                 Ok(())
             } else {
-                Err(challenge(
-                    app,
-                    required,
-                    false,
-                    "authentication required".into(),
-                ))
+                Err(challenge(app, required, "authentication required".into()))
             }
         }
         Requirement::Repository { repository, action } => {
@@ -143,11 +140,12 @@ async fn authorize(
                 return Err(challenge(
                     app,
                     required,
-                    false,
                     format!("authentication required to {verb} {repository}"),
                 ));
             }
-            // A JWT lacking a scope its holder could get: ask for it.
+            // A JWT lacking a scope its holder could get: 403 with a
+            // challenge naming the scope (RFC 6750 `insufficient_scope`),
+            // which clients answer by fetching a wider token.
             if caller.via == Via::Jwt
                 && let Some(user) = &caller.user
             {
@@ -157,11 +155,13 @@ async fn authorize(
                     .await
                     .map_err(|e| ApiError::from(e).into_response())?;
                 if super::pattern::allowed(&rules, path).allows(*action) {
-                    return Err(challenge(
+                    return Err(insufficient_scope(
                         app,
                         required,
-                        true,
-                        format!("the token does not include {verb} access to {repository}"),
+                        format!(
+                            "the token does not include {verb} access to {repository}; \
+                             get a token for the scope in WWW-Authenticate"
+                        ),
                     ));
                 }
             }
@@ -176,7 +176,6 @@ async fn authorize(
         Requirement::Admin if anonymous => Err(challenge(
             app,
             required,
-            false,
             "authentication required for the admin API".into(),
         )),
         Requirement::Admin => Err(denied(format!(
@@ -186,21 +185,25 @@ async fn authorize(
     }
 }
 
-fn challenge(
-    app: &AppState,
-    required: &Requirement,
-    insufficient: bool,
-    message: String,
-) -> Response {
+fn challenge(app: &AppState, required: &Requirement, message: String) -> Response {
     let scope = required.scope();
     ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, format!(
         "{message}; log in (e.g. `wkg login`, `oras login`, `skopeo login`) or send an access token"
     ))
     .with_header(
         header::WWW_AUTHENTICATE,
-        &app.auth.challenge(scope.as_deref(), insufficient),
+        &app.auth.challenge(scope.as_deref(), false),
     )
     .into_response()
+}
+
+fn insufficient_scope(app: &AppState, required: &Requirement, message: String) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, message)
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            &app.auth.challenge(required.scope().as_deref(), true),
+        )
+        .into_response()
 }
 
 fn denied(message: String) -> Response {
