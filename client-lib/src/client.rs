@@ -42,6 +42,8 @@ pub struct PublishRequest {
     pub registry: Option<RegistryName>,
     /// Resolve and describe, but upload nothing.
     pub dry_run: bool,
+    /// Skip the check for an existing version (the registry must enforce immutability).
+    pub skip_existing_check: bool,
 }
 
 /// What was (or, for a dry run, would be) published.
@@ -259,7 +261,8 @@ impl Client {
         if request.dry_run {
             return Ok(published);
         }
-        if versions_of_optional(&located).await?.contains(&version) {
+        if !request.skip_existing_check && versions_of_optional(&located).await?.contains(&version)
+        {
             return Err(Error::VersionExists {
                 package,
                 version,

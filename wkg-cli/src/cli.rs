@@ -84,7 +84,7 @@ pub struct GetArgs {
     pub check: bool,
 
     /// The registry to fetch from, instead of the one the config resolves
-    #[arg(long, value_name = "REGISTRY")]
+    #[arg(long, value_name = "REGISTRY", env = "WKG_REGISTRY")]
     pub registry: Option<RegistryName>,
 }
 
@@ -98,21 +98,31 @@ pub enum Format {
 /// `wkg publish`.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// The component or WIT package file to publish
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The component or WIT package files to publish
+    #[arg(value_name = "PATHS", required = true)]
+    pub paths: Vec<PathBuf>,
 
     /// The registry to publish to, instead of the one the config resolves
-    #[arg(long, value_name = "REGISTRY")]
+    #[arg(long, value_name = "REGISTRY", env = "WKG_REGISTRY")]
     pub registry: Option<RegistryName>,
 
-    /// The package name (and version) to publish as, overriding what the file says
-    #[arg(long, value_name = "PACKAGE")]
+    /// The package name (and version) to publish as, overriding what the file says; only
+    /// with a single path
+    #[arg(long, value_name = "PACKAGE", env = "WKG_PACKAGE")]
     pub package: Option<PackageSpec>,
 
     /// Resolve everything and show what would be published, without uploading
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Do not check the registry for an existing version before uploading (the registry
+    /// still refuses to change a published version)
+    #[arg(long)]
+    pub skip_semver_check: bool,
+
+    /// Skip, with a warning, packages whose version is already published
+    #[arg(long)]
+    pub skip_dupes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,6 +289,7 @@ mod tests {
             panic!("publish expected")
         };
         assert!(publish.dry_run);
+        assert_eq!(publish.paths, vec![PathBuf::from("x.wasm")]);
         assert_eq!(publish.package.unwrap().to_string(), "a:b@1.0.0");
 
         let cli = Cli::try_parse_from([
@@ -305,6 +316,7 @@ mod tests {
 
         assert!(Cli::try_parse_from(["wkg", "oci", "pull", "r/a:1", "-u", "me"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "get", "nocolon"]).is_err());
+        assert!(Cli::try_parse_from(["wkg", "publish"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "get", "a:b", "--check", "--overwrite"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "-q", "-v", "get", "a:b"]).is_err());
     }

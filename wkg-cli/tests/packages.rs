@@ -183,6 +183,25 @@ async fn missing_packages_and_versions_fail_clearly() {
     assert!(!output.status.success());
     assert!(stderr.contains("is already published"), "{stderr}");
 
+    // --skip-dupes turns that into a warning; several paths are published in turn.
+    let other = env.write(
+        "other.wasm",
+        &fixtures::wit_package("package acme:other@1.0.0;\ninterface i {}\n"),
+    );
+    let wit_dup = env.write(
+        "some-wit.wasm",
+        &fixtures::wit_package("package acme:some@0.1.0;\ninterface i {}\n"),
+    );
+    let (output, stdout, stderr) = run(env
+        .wkg()
+        .args(["publish", "--skip-dupes"])
+        .arg(&wit_dup)
+        .arg(&other))
+    .await;
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: skipping"), "{stderr}");
+    assert!(stdout.contains("Published acme:other@1.0.0"), "{stdout}");
+
     // A component without name metadata needs --package.
     let (output, _, stderr) = run(env.wkg().arg("publish").arg(&file)).await;
     assert!(!output.status.success());
@@ -221,16 +240,17 @@ async fn wit_packages_name_themselves_and_come_back_as_text() {
     assert!(text.contains("package acme:types@0.2.0;"), "{text}");
     assert!(text.contains("now: func() -> u64;"), "{text}");
 
-    ok(env.wkg().args([
-        "get",
-        "acme:types@0.2.0",
-        "--format",
-        "wasm",
-        "-o",
-        "types-copy.wasm",
-    ]))
+    // `auto` follows the output's extension: `.wasm` gets the binary.
+    ok(env
+        .wkg()
+        .args(["get", "acme:types@0.2.0", "-o", "types-copy.wasm"]))
     .await;
     assert_eq!(std::fs::read(env.path("types-copy.wasm")).unwrap(), wit);
+
+    // `-o dir/` creates the directory and uses the default name.
+    let stdout = ok(env.wkg().args(["get", "acme:types", "-o", "deps/"])).await;
+    assert_eq!(stdout.trim(), "deps/acme_types@0.2.0.wit");
+    assert!(env.path("deps/acme_types@0.2.0.wit").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

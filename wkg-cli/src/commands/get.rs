@@ -33,13 +33,13 @@ pub async fn run(
         if fetched.from_cache { ", cached" } else { "" }
     ))?;
 
-    let wit = match args.format {
+    let wit = match format(args) {
         Format::Wasm => None,
         Format::Auto | Format::Wit => {
             let bytes = std::fs::read(&fetched.path)
                 .with_context(|| format!("could not read {}", fetched.path.display()))?;
             let text = wkg_client::wasm::wit_text(&fetched.path, &bytes)?;
-            if text.is_none() && args.format == Format::Wit {
+            if text.is_none() && format(args) == Format::Wit {
                 bail!(
                     "{}@{} is a component, not a WIT package, so it has no WIT text; \
                      use `--format wasm` to save the binary",
@@ -107,6 +107,27 @@ fn check(
     }
 }
 
+/// `--format`, with `auto` following the output file's extension (`.wasm`, `.wit`) when it
+/// has one, as upstream.
+fn format(args: &GetArgs) -> Format {
+    let extension = args
+        .output
+        .as_deref()
+        .filter(|path| !is_dir_path(path))
+        .and_then(Path::extension)
+        .and_then(|ext| ext.to_str());
+    match (args.format, extension) {
+        (Format::Auto, Some("wasm")) => Format::Wasm,
+        (Format::Auto, Some("wit")) => Format::Wit,
+        (format, _) => format,
+    }
+}
+
+/// An output meant as a directory: ends with `/` or already is one.
+fn is_dir_path(path: &Path) -> bool {
+    path.as_os_str().to_string_lossy().ends_with('/') || path.is_dir()
+}
+
 /// `-o FILE`, `-o DIR/` + the default name, or the default name in the current directory.
 fn output_path(output: Option<&Path>, fetched: &Fetched, extension: &str) -> PathBuf {
     let name = format!(
@@ -116,7 +137,7 @@ fn output_path(output: Option<&Path>, fetched: &Fetched, extension: &str) -> Pat
         fetched.version
     );
     match output {
-        Some(dir) if dir.is_dir() => dir.join(name),
+        Some(dir) if is_dir_path(dir) => dir.join(name),
         Some(file) => file.to_path_buf(),
         None => PathBuf::from(name),
     }

@@ -1,11 +1,11 @@
-//! `wkg publish`: upload a component or WIT package.
+//! `wkg publish`: upload components or WIT packages.
 //!
 //! Unlike upstream (which only publishes WIT packages), components work too: the name and
-//! version come from `--package`, else from the file's wasm-metadata. The upload streams
-//! from the file; the printed reference is what `wkg oci pull` would take.
+//! version come from `--package`, else from the file's wasm-metadata. Each upload streams
+//! from its file; the printed reference is what `wkg oci pull` would take.
 
-use anyhow::{Context as _, Result};
-use wkg_client::PublishRequest;
+use anyhow::{Context as _, Result, bail};
+use wkg_client::{Client, PublishRequest};
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, PublishArgs};
@@ -16,25 +16,51 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &mut Printer<'_>,
 ) -> Result<ExitStatus> {
+    if args.package.is_some() && args.paths.len() != 1 {
+        bail!("`--package` names one package, so it needs exactly one path");
+    }
     let client = super::client(global, printer)?;
-    let request = PublishRequest {
-        path: args.file.clone(),
-        package: args.package.clone(),
-        registry: args.registry.clone(),
-        dry_run: args.dry_run,
+    for path in &args.paths {
+        let request = PublishRequest {
+            path: path.clone(),
+            package: args.package.clone(),
+            registry: args.registry.clone(),
+            dry_run: args.dry_run,
+            skip_existing_check: args.skip_semver_check,
+        };
+        publish_one(&client, &request, args.skip_dupes, printer)
+            .await
+            .with_context(|| format!("could not publish {}", path.display()))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn publish_one(
+    client: &Client,
+    request: &PublishRequest,
+    skip_dupes: bool,
+    printer: &mut Printer<'_>,
+) -> Result<()> {
+    let published = match client.publish(request).await {
+        Ok(published) => published,
+        Err(err @ wkg_client::Error::VersionExists { .. }) if skip_dupes => {
+            writeln!(
+                printer.err,
+                "warning: skipping {}: {err}",
+                request.path.display()
+            )?;
+            return Ok(());
+        }
+        Err(err) => return Err(err.into()),
     };
-    let published = client
-        .publish(&request)
-        .await
-        .with_context(|| format!("could not publish {}", args.file.display()))?;
     let what = format!("{}@{}", published.package, published.version);
-    if args.dry_run {
+    if request.dry_run {
         writeln!(
             printer.out,
             "Would publish {what} to {} as {} ({} bytes, {})",
             published.registry, published.reference, published.size, published.layer_digest
         )?;
-        return Ok(ExitStatus::Success);
+        return Ok(());
     }
     printer.detail(format_args!("manifest {}", published.manifest_digest))?;
     writeln!(
@@ -42,5 +68,5 @@ pub async fn run(
         "Published {what} to {} ({})",
         published.registry, published.reference
     )?;
-    Ok(ExitStatus::Success)
+    Ok(())
 }

@@ -69,6 +69,8 @@ impl Env {
         for var in [
             "WKG_CONFIG_FILE",
             "WKG_CACHE",
+            "WKG_REGISTRY",
+            "WKG_PACKAGE",
             "WKG_OCI_USERNAME",
             "WKG_OCI_PASSWORD",
             "DOCKER_CONFIG",
