@@ -262,6 +262,36 @@ mod tests {
         assert_eq!(ring.jwks().keys.len(), 2);
     }
 
+    /// A throwaway ECDSA P-256 key made with
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.
+    const TEST_P256_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgPhuiLfgZGggqMKa0\nB73m4KEosl12BvWD30LTrJ2oLxChRANCAARfda8zNiAc77bLv8AGVIAgY36zstwa\nFPfDKyfPYRfqYwCugRJM31mVVEYTiUQep2TbAi8dessRZvSc88MnM5kg\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn p256_keys_sign_es256_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ec.pem");
+        std::fs::write(&path, TEST_P256_KEY).unwrap();
+        let ring = KeyRing::load(&path, &[]).unwrap();
+        assert_eq!(ring.signing().1, Algorithm::ES256);
+        let jwks = serde_json::to_value(ring.jwks()).unwrap();
+        assert_eq!(jwks["keys"][0]["kty"], "EC");
+        assert_eq!(jwks["keys"][0]["crv"], "P-256");
+        let (token, _) = crate::auth::jwt::issue(
+            &ring,
+            crate::auth::jwt::TokenRequest {
+                issuer: "i",
+                audience: "a",
+                subject: "s",
+                ttl: std::time::Duration::from_secs(60),
+                access: Vec::new(),
+                kind: None,
+                token_id: None,
+            },
+        )
+        .unwrap();
+        assert!(crate::auth::jwt::verify(&ring, &token, "i", "a").is_ok());
+    }
+
     #[test]
     fn garbage_is_refused_with_a_hint() {
         let dir = tempfile::tempdir().unwrap();
