@@ -92,6 +92,11 @@ impl Client {
         &self.cache
     }
 
+    /// The registry a package resolves to by config alone (no network).
+    pub fn registry_for(&self, package: &PackageRef) -> Result<RegistryName> {
+        Ok(self.config.resolve_registry(package)?.registry)
+    }
+
     async fn locate(
         &self,
         package: &PackageRef,

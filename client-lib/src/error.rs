@@ -192,6 +192,44 @@ pub enum Error {
     )]
     NoCacheDir,
 
+    /// `wkg.lock` is not a lock file this version understands.
+    #[error("invalid lock file{}: {message}; delete it and run `wkg fetch` to recreate it", at(.path))]
+    InvalidLock {
+        path: Option<PathBuf>,
+        message: String,
+    },
+
+    /// What the lock file pinned is no longer what the registry serves.
+    #[error(
+        "`{package}` in registry {registry} is not what wkg.lock recorded \
+         (locked {locked}, registry has {actual}); if the change is expected, run `wkg update`"
+    )]
+    LockMismatch {
+        /// `ns:name@version`.
+        package: String,
+        registry: String,
+        locked: String,
+        actual: String,
+    },
+
+    /// No published version satisfies a dependency's requirement.
+    #[error("no version of `{package}` in registry {registry} matches `{requirement}`{}", list_available(.available))]
+    NoMatchingVersion {
+        package: PackageRef,
+        requirement: String,
+        registry: String,
+        available: Box<Vec<semver::Version>>,
+    },
+
+    /// A WIT directory could not be read or does not resolve.
+    #[error("{}: {message}", .path.display())]
+    Wit {
+        path: PathBuf,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// The registry's protocol is one this build cannot talk (Warg, local before it exists).
     #[error(
         "registry {registry} uses the {backend} backend, which this version of wkg does not support yet"
@@ -232,6 +270,20 @@ impl Error {
             path: None,
             key: key.into(),
             message: message.into(),
+        }
+    }
+
+    /// Attaches the lock file path to an [`Error::InvalidLock`] raised while parsing text.
+    pub fn with_lock_path(self, file: &Path) -> Self {
+        match self {
+            Error::InvalidLock {
+                path: None,
+                message,
+            } => Error::InvalidLock {
+                path: Some(file.to_path_buf()),
+                message,
+            },
+            other => other,
         }
     }
 

@@ -56,6 +56,55 @@ pub enum Command {
     /// Commands for interacting with OCI registries directly
     #[command(subcommand)]
     Oci(OciCommand),
+    /// Fetch the WIT dependencies of a WIT directory into its `deps/`, pinned in wkg.lock
+    Fetch(FetchArgs),
+    /// Re-resolve every WIT dependency to its newest matching version, then fetch
+    Update(FetchArgs),
+    /// WIT dependency commands (`wkg wit fetch`, `wkg wit update`)
+    #[command(subcommand)]
+    Wit(WitCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitCommand {
+    /// Same as `wkg fetch`
+    Fetch(FetchArgs),
+    /// Same as `wkg update`
+    Update(FetchArgs),
+}
+
+/// `wkg fetch` / `wkg update`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The directory containing the WIT package
+    #[arg(value_name = "DIR", conflicts_with = "wit_dir")]
+    pub dir: Option<PathBuf>,
+
+    /// The directory containing the WIT package
+    #[arg(
+        long = "wit-dir",
+        short = 'd',
+        value_name = "WIT_DIR",
+        default_value = "wit"
+    )]
+    pub wit_dir: PathBuf,
+
+    /// How to write the dependencies: WIT text or binary WIT packages
+    #[arg(long = "type", short = 't', value_enum, default_value_t = DepsType::Wit)]
+    pub output_type: DepsType,
+}
+
+impl FetchArgs {
+    /// The WIT directory: the positional `DIR`, else `--wit-dir`.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_deref().unwrap_or(&self.wit_dir)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DepsType {
+    Wit,
+    Wasm,
 }
 
 /// `wkg get`.
@@ -317,6 +366,18 @@ mod tests {
         assert!(Cli::try_parse_from(["wkg", "oci", "pull", "r/a:1", "-u", "me"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "get", "nocolon"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "publish"]).is_err());
+
+        let cli = Cli::try_parse_from(["wkg", "fetch", "-t", "wasm"]).unwrap();
+        let Command::Fetch(fetch) = cli.command else {
+            panic!("fetch expected")
+        };
+        assert_eq!(fetch.dir(), std::path::Path::new("wit"));
+        assert_eq!(fetch.output_type, DepsType::Wasm);
+        let cli = Cli::try_parse_from(["wkg", "wit", "update", "my-wit"]).unwrap();
+        let Command::Wit(WitCommand::Update(update)) = cli.command else {
+            panic!("wit update expected")
+        };
+        assert_eq!(update.dir(), std::path::Path::new("my-wit"));
         assert!(Cli::try_parse_from(["wkg", "get", "a:b", "--check", "--overwrite"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "-q", "-v", "get", "a:b"]).is_err());
     }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, WitCommand};
 use crate::commands::ExitStatus;
 use crate::printer::{Printer, Verbosity};
 
@@ -60,6 +60,12 @@ fn run(cli: Cli, printer: &mut Printer<'_>) -> anyhow::Result<ExitStatus> {
                     Command::Get(args) => commands::get::run(&args, &global, printer).await,
                     Command::Publish(args) => commands::publish::run(&args, &global, printer).await,
                     Command::Oci(command) => commands::oci::run(&command, printer).await,
+                    Command::Fetch(args) | Command::Wit(WitCommand::Fetch(args)) => {
+                        commands::fetch::run(&args, &global, printer).await
+                    }
+                    Command::Update(args) | Command::Wit(WitCommand::Update(args)) => {
+                        commands::update::run(&args, &global, printer).await
+                    }
                     Command::Config(_) => unreachable!("handled above"),
                 }
             })?

@@ -3,9 +3,11 @@
 //! the command has already explained (such as an editor that exited with an error).
 
 pub mod config;
+pub mod fetch;
 pub mod get;
 pub mod oci;
 pub mod publish;
+pub mod update;
 
 use std::path::Path;
 use std::process::ExitCode;
