@@ -16,6 +16,7 @@ pub mod config;
 pub mod deps;
 pub mod discovery;
 pub mod error;
+pub mod local;
 pub mod lock;
 pub mod oci;
 pub mod package;

@@ -62,7 +62,9 @@ async fn publish_one(
         )?;
         return Ok(());
     }
-    printer.detail(format_args!("manifest {}", published.manifest_digest))?;
+    if let Some(digest) = &published.manifest_digest {
+        printer.detail(format_args!("manifest {digest}"))?;
+    }
     writeln!(
         printer.out,
         "Published {what} to {} ({})",

@@ -9,15 +9,20 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+mod oci_target;
+
 use crate::cache::{Cache, Digest};
 use crate::config::{Backend, Config};
 use crate::discovery::{Discovery, RegistryMetadata};
 use crate::error::{Error, Result};
+use crate::local::LocalRegistry;
 use crate::oci::{self, CredentialSources, OciClient, OciSettings};
 use crate::package::{PackageRef, PackageSpec};
 use crate::progress::SharedReporter;
 use crate::registry::RegistryName;
-use crate::wasm::{WasmInfo, now_rfc3339};
+use crate::wasm::WasmInfo;
+
+use oci_target::OciTarget;
 
 /// A package version fetched into the cache.
 #[derive(Clone, Debug)]
@@ -52,18 +57,24 @@ pub struct Published {
     pub package: PackageRef,
     pub version: semver::Version,
     pub registry: RegistryName,
-    /// `<oci host>/<repository>:<version>`.
+    /// `<oci host>/<repository>:<version>`, or the file for a local registry.
     pub reference: String,
     pub layer_digest: Digest,
-    pub manifest_digest: String,
+    /// The OCI manifest's digest (`None` for a local registry).
+    pub manifest_digest: Option<String>,
     pub size: u64,
 }
 
 /// Where a package lives once resolution and discovery are done.
 struct Located {
     registry: RegistryName,
-    oci: OciClient,
-    repository: String,
+    target: Target,
+}
+
+/// The backend that serves a located package.
+enum Target {
+    Oci(OciTarget),
+    Local(LocalRegistry),
 }
 
 /// Fetches and publishes packages according to a config.
@@ -110,9 +121,15 @@ impl Client {
             }
         };
         let registry_config = self.config.registry_config(&registry);
-        match registry_config.map(|c| c.backend()) {
-            Some(Backend::Warg) => return Err(unsupported(&registry, "warg")),
-            Some(Backend::Local) => return Err(unsupported(&registry, "local")),
+        match registry_config.map(|c| (c.backend(), c.local.as_ref())) {
+            Some((Backend::Warg, _)) => return Err(unsupported(&registry, "warg")),
+            Some((Backend::Local, Some(local))) => {
+                return Ok(Located {
+                    registry,
+                    target: Target::Local(LocalRegistry::new(&local.root)),
+                });
+            }
+            Some((Backend::Local, None)) => return Err(unsupported(&registry, "local")),
             _ => {}
         }
         let oci_config = registry_config.and_then(|c| c.oci.as_ref());
@@ -150,8 +167,7 @@ impl Client {
         );
         Ok(Located {
             registry,
-            oci,
-            repository,
+            target: Target::Oci(OciTarget { oci, repository }),
         })
     }
 
@@ -183,44 +199,30 @@ impl Client {
                 }
             })?,
         };
-        let reference = located
-            .oci
-            .reference(&located.repository, &version.to_string());
-        let Some(manifest) = located.oci.wasm_manifest(&reference).await? else {
-            // Say which versions do exist (or that the package does not).
-            let available = versions_of(&located, package).await?;
-            return Err(Error::VersionNotFound {
-                package: package.clone(),
-                version,
-                registry: located.registry.to_string(),
-                available: Box::new(available),
-            });
-        };
-        let digest =
-            Digest::parse(&manifest.layer.digest).ok_or_else(|| Error::NotAWasmPackage {
-                reference: reference.to_string(),
-                reason: format!("layer digest {} is not sha256", manifest.layer.digest),
-            })?;
-        let host = located.oci.registry().to_owned();
-        let fetched = |path, from_cache| Fetched {
+        let not_found = |available| Error::VersionNotFound {
             package: package.clone(),
             version: version.clone(),
+            registry: located.registry.to_string(),
+            available: Box::new(available),
+        };
+        let found = match &located.target {
+            Target::Oci(target) => target.get(package, &version, &self.cache).await?,
+            Target::Local(local) => local
+                .get(package, &version)?
+                .map(|(path, digest)| (path, digest, false)),
+        };
+        let Some((path, digest, from_cache)) = found else {
+            // Say which versions do exist (or that the package does not).
+            return Err(not_found(versions_of(&located, package).await?));
+        };
+        Ok(Fetched {
+            package: package.clone(),
+            version,
             registry: located.registry.clone(),
-            digest: digest.clone(),
+            digest,
             path,
             from_cache,
-        };
-        if let Some(path) = self.cache.get(&host, &digest) {
-            return Ok(fetched(path, true));
-        }
-        let label = format!("{package}@{version}");
-        let path = located
-            .oci
-            .download(&reference, &manifest.layer, &label, || {
-                self.cache.writer(&host, &digest)
-            })
-            .await?;
-        Ok(fetched(path, false))
+        })
     }
 
     /// Publishes a component or WIT package file (see [`PublishRequest`]).
@@ -241,49 +243,32 @@ impl Client {
             (None, None) => return Err(unknown_identity(path, "no version")),
         };
         let located = self.locate(&package, request.registry.as_ref()).await?;
-        let reference = located
-            .oci
-            .reference(&located.repository, &version.to_string());
-        let config = serde_json::to_vec(&info.oci_config(layer_digest.as_str(), &now_rfc3339()))
-            .unwrap_or_default();
-        let config_digest = sha256(&config);
-        let manifest = oci::wasm_manifest(
-            (config_digest.as_str(), config.len()),
-            (layer_digest.as_str(), size),
-            package.name().as_str(),
-            &version.to_string(),
-            &info.annotations,
-        );
+        let local = match &located.target {
+            Target::Oci(target) => {
+                return target
+                    .publish(
+                        request,
+                        &info,
+                        (&package, &version),
+                        (&layer_digest, size),
+                        &located,
+                    )
+                    .await;
+            }
+            Target::Local(local) => local,
+        };
         let published = Published {
             package: package.clone(),
             version: version.clone(),
             registry: located.registry.clone(),
-            reference: reference.to_string(),
-            layer_digest: layer_digest.clone(),
-            manifest_digest: sha256(&manifest).to_string(),
+            reference: local.version_path(&package, &version).display().to_string(),
+            layer_digest,
+            manifest_digest: None,
             size,
         };
-        if request.dry_run {
-            return Ok(published);
+        if !request.dry_run {
+            local.publish(&package, &version, path, located.registry.as_str())?;
         }
-        if !request.skip_existing_check && versions_of_optional(&located).await?.contains(&version)
-        {
-            return Err(Error::VersionExists {
-                package,
-                version,
-                registry: located.registry.to_string(),
-            });
-        }
-        let label = format!("{package}@{version}");
-        located
-            .oci
-            .push_file(&reference, path, layer_digest.as_str(), size, &label)
-            .await?;
-        located
-            .oci
-            .push_bytes(&reference, config, config_digest.as_str())
-            .await?;
-        located.oci.push_manifest(&reference, &manifest).await?;
         Ok(published)
     }
 }
@@ -319,26 +304,16 @@ fn unknown_identity(path: &Path, missing: &str) -> Error {
     }
 }
 
-/// Semver tags, ascending; a missing repository is "package not found".
+/// Versions, ascending; a package the registry does not know is "package not found".
 async fn versions_of(located: &Located, package: &PackageRef) -> Result<Vec<semver::Version>> {
-    match located.oci.list_tags(&located.repository).await? {
-        Some(tags) => Ok(semver_tags(&tags)),
-        None => Err(Error::PackageNotFound {
-            package: package.clone(),
-            registry: located.registry.to_string(),
-        }),
-    }
-}
-
-/// Like [`versions_of`], but a missing repository simply has no versions (first publish).
-async fn versions_of_optional(located: &Located) -> Result<Vec<semver::Version>> {
-    Ok(semver_tags(
-        &located
-            .oci
-            .list_tags(&located.repository)
-            .await?
-            .unwrap_or_default(),
-    ))
+    let versions = match &located.target {
+        Target::Oci(target) => target.versions().await?,
+        Target::Local(local) => local.list_versions(package)?,
+    };
+    versions.ok_or_else(|| Error::PackageNotFound {
+        package: package.clone(),
+        registry: located.registry.to_string(),
+    })
 }
 
 /// Tags that parse as semver, ascending; others (`latest`, digests) are ignored, as upstream.
