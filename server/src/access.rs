@@ -19,7 +19,8 @@ fn content_length(headers: &axum::http::HeaderMap) -> u64 {
         .unwrap_or(0)
 }
 
-/// Logs method, route, status, duration, bytes and request id (never
+/// Logs method, route, status, duration, bytes, request id, client address
+/// and scheme (both as a trusted proxy forwarded them; never
 /// headers or bodies, so never secrets), and feeds the metrics.
 pub async fn log_and_measure(
     State(app): State<AppState>,
@@ -28,6 +29,11 @@ pub async fn log_and_measure(
 ) -> Response {
     let started = Instant::now();
     let client = client_of(&request, &app.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let scheme = crate::client_addr::scheme_of(
+        &request,
+        &app.config.server.trusted_proxies,
+        app.config.tls.is_some(),
+    );
     let method = request.method().to_string();
     let route = request
         .extensions()
@@ -77,6 +83,7 @@ pub async fn log_and_measure(
         bytes_out,
         request_id = %request_id,
         client = client.as_deref().unwrap_or("-"),
+        scheme,
         "request"
     );
     response

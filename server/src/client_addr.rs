@@ -97,6 +97,33 @@ pub fn client_of(request: &axum::extract::Request, trusted: &[Network]) -> Optio
     Some(client_ip(*peer, forwarded, trusted))
 }
 
+/// The scheme the client used: `X-Forwarded-Proto` (`http` or `https`)
+/// when the peer is a trusted proxy, else the gateway's own (`tls`).
+pub fn scheme_of(request: &axum::extract::Request, trusted: &[Network], tls: bool) -> &'static str {
+    let own = if tls { "https" } else { "http" };
+    let Some(axum::extract::ConnectInfo(Peer(peer))) = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<Peer>>()
+    else {
+        return own;
+    };
+    if !trusted.iter().any(|net| net.contains(peer.ip())) {
+        return own;
+    }
+    // The proxy nearest to us appends last.
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        Some(p) if p.eq_ignore_ascii_case("http") => "http",
+        _ => own,
+    }
+}
+
 /// The client address: the peer, or, when the peer is a trusted proxy, the
 /// nearest untrusted address in `X-Forwarded-For` (read right to left).
 pub fn client_ip(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[Network]) -> IpAddr {

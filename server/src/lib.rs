@@ -21,6 +21,7 @@ pub mod names;
 pub mod packages;
 pub mod rate_limit;
 pub mod registry;
+pub mod request_timeout;
 pub mod router;
 pub mod server;
 pub mod storage;

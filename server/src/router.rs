@@ -119,6 +119,10 @@ pub fn router(state: AppState) -> Router {
         // are limited too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::request_timeout::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::auth::middleware::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(

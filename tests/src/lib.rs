@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod database;
+pub mod docker;
 pub mod fixtures;
 pub mod postgres;
 pub mod process;

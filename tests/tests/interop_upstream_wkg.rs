@@ -34,6 +34,7 @@ struct Wkg {
     binary: PathBuf,
     home: TempDir,
     config: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Wkg {
@@ -52,6 +53,7 @@ impl Wkg {
             binary: upstream_wkg(),
             home,
             config,
+            env: Vec::new(),
         }
     }
 
@@ -77,7 +79,8 @@ impl Wkg {
             .env("WKG_CACHE_DIR", self.home.path().join("cache"))
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("xdg"))
-            .env("XDG_CACHE_HOME", self.home.path().join("xdg-cache"));
+            .env("XDG_CACHE_HOME", self.home.path().join("xdg-cache"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         tokio::task::spawn_blocking(move || command.output())
             .await
             .unwrap()
@@ -236,4 +239,79 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Upstream wkg's own way to send a token: `WKG_REGISTRY_<HOST>_AUTH_BEARER`
+/// with a robot token made by `wkg-gateway admin token create`.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_wkg_gets_with_a_robot_token_as_bearer() {
+    let mut app = TestApp::spawn_token_mode("").await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    app.authenticate_client_as("root", "root-password");
+    let component = fixtures::component_with_metadata("private", "MIT");
+    let (response, _) = app
+        .publish_wasm(
+            "example/private",
+            "1.0.0",
+            &component,
+            "2024-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    app.add_user("ci", None).await;
+    app.grant("ci", "example/*", "pull").await;
+    let output = Command::new(env!("CARGO_BIN_EXE_wkg-gateway-test-server"))
+        .args(["admin", "token", "create", "ci", "--ttl", "1h"])
+        .env("WKG_GATEWAY_AUTH__MODE", "token")
+        .envs(app.gateway_env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let secret = String::from_utf8(output.stdout).unwrap().trim().to_string();
+
+    let work = TempDir::new().unwrap();
+    let dir = work.path();
+    let target = dir.join("private.wasm");
+    let mut wkg = Wkg::new(&app);
+    let refused = wkg
+        .output(
+            dir,
+            &[
+                "get",
+                "example:private@1.0.0",
+                "-o",
+                target.to_str().unwrap(),
+            ],
+        )
+        .await;
+    assert!(!refused.status.success(), "no credentials, no package");
+    let host: String = app
+        .authority
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    wkg.env
+        .push((format!("WKG_REGISTRY_{host}_AUTH_BEARER"), secret));
+    wkg.run(
+        dir,
+        &[
+            "get",
+            "example:private@1.0.0",
+            "-o",
+            target.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(std::fs::read(&target).unwrap(), component);
 }

@@ -109,7 +109,7 @@ async fn json_access_logs_without_secrets() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
     let client = http_client();
     for (trusted, expected) in [("127.0.0.1", "198.51.100.7"), ("10.0.0.0/8", "127.0.0.1")] {
         let data = TempDir::new().unwrap();
@@ -124,6 +124,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         client
             .get(format!("{}/v2/", gateway.base))
             .header("x-forwarded-for", "198.51.100.7")
+            .header("x-forwarded-proto", "https")
             .header("x-request-id", "forwarded")
             .send()
             .await
@@ -143,5 +144,11 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let entry =
             entry.unwrap_or_else(|| panic!("no access log line; log:\n{}", gateway.log_text()));
         assert_eq!(entry["client"], expected, "trusted proxies {trusted}");
+        let scheme = if expected == "127.0.0.1" {
+            "http"
+        } else {
+            "https"
+        };
+        assert_eq!(entry["scheme"], scheme, "trusted proxies {trusted}");
     }
 }

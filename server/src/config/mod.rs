@@ -160,6 +160,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<crate::client_addr::Network>,
     /// Optional per-client request rate (see `rate_limit`).
     pub rate_limit: Option<crate::rate_limit::Rate>,
+    /// Longest time a non-streaming request may take (`None`: no limit).
+    /// Blob uploads are exempt: they have `uploads.body_idle_timeout`.
+    pub request_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -250,6 +253,7 @@ struct RawServer {
     shutdown_grace: Option<String>,
     trusted_proxies: Option<StringOr<Vec<String>>>,
     rate_limit: Option<String>,
+    request_timeout: Option<String>,
 }
 
 /// Numbers may come from TOML (typed) or from the environment (text).
@@ -417,6 +421,15 @@ impl Config {
                     .map_err(|e| ConfigError::key("server.trusted_proxies", e))
             })
             .collect::<Result<_, _>>()?,
+            request_timeout: match raw.server.request_timeout.as_deref().map(str::trim) {
+                Some("off") => None,
+                other => Some(duration(
+                    "server.request_timeout",
+                    other.map(str::to_string),
+                    "60s",
+                )?)
+                .filter(|limit| !limit.is_zero()),
+            },
             rate_limit: match raw.server.rate_limit.as_deref().map(str::trim) {
                 None | Some("off") => None,
                 Some(text) => Some(
@@ -757,6 +770,10 @@ mod tests {
                 "`server.trusted_proxies`",
             ),
             ("[server]\nrate_limit = \"fast\"", "`server.rate_limit`"),
+            (
+                "[server]\nrequest_timeout = \"soon\"",
+                "`server.request_timeout`",
+            ),
             ("[tls]\nkey_file = \"k.pem\"", "`tls.cert_file`"),
             ("[tls]\ncert_file = \"c.pem\"", "`tls.key_file`"),
             ("[auth]\nmode = \"tokens\"", "`auth.mode`"),
