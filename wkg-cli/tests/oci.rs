@@ -89,6 +89,8 @@ struct Fake {
     promised: Vec<u8>,
     /// The bytes actually served for the layer.
     served: Vec<u8>,
+    /// How many tag listings still answer 503 before one succeeds.
+    tag_failures: Mutex<u32>,
 }
 
 fn record(fake: &Fake, headers: &HeaderMap) {
@@ -107,6 +109,13 @@ async fn v2(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> &'static str {
 
 async fn tags(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     record(&fake, &headers);
+    {
+        let mut failures = fake.tag_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "try later").into_response();
+        }
+    }
     axum::Json(serde_json::json!({"name": "acme/bad", "tags": ["1.0.0"]})).into_response()
 }
 
@@ -188,4 +197,32 @@ async fn corrupted_content_is_rejected_and_bearer_token_is_sent() {
         seen.iter().all(|value| value == "Bearer secret-token"),
         "{seen:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried() {
+    let wasm = fixtures::component();
+    let fake = Arc::new(Fake {
+        promised: wasm.clone(),
+        served: wasm.clone(),
+        tag_failures: Mutex::new(2),
+        ..Fake::default()
+    });
+    let authority = fake_registry(fake.clone()).await;
+    let env = Env::with_registry(&authority);
+
+    // No version: the tag listing answers 503 twice, then works.
+    let (output, _, stderr) = run(env.wkg().args(["get", "acme:bad", "-o", "good.wasm"])).await;
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("retrying").count(), 2, "{stderr}");
+    assert_eq!(std::fs::read(env.path("good.wasm")).unwrap(), wasm);
+
+    // -q keeps the retry warnings quiet.
+    *fake.tag_failures.lock().unwrap() = 1;
+    let (output, _, stderr) = run(env
+        .wkg()
+        .args(["-q", "get", "acme:bad", "-o", "quiet.wasm"]))
+    .await;
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr, "");
 }

@@ -307,3 +307,27 @@ async fn xdg_cache_is_the_default() {
     );
     assert_eq!(cached.len(), 1, "{cached:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_components_stream_in_chunks() {
+    let app = TestApp::spawn().await;
+    let env = Env::with_registry(&app.authority);
+    // Over two 4 MiB chunks, so the upload takes several PATCH requests.
+    let big = fixtures::large_component(9 * 1024 * 1024 + 123);
+    let file = env.write("big.wasm", &big);
+    ok(env
+        .wkg()
+        .args(["publish", "--package", "acme:big@1.0.0"])
+        .arg(&file))
+    .await;
+    let manifest = manifest(&app, "acme/big", "1.0.0").await;
+    assert_eq!(manifest["layers"][0]["size"], big.len());
+    ok(env
+        .wkg()
+        .args(["get", "acme:big@1.0.0", "-o", "big-back.wasm"]))
+    .await;
+    assert!(
+        std::fs::read(env.path("big-back.wasm")).unwrap() == big,
+        "the 9 MiB component came back changed"
+    );
+}
