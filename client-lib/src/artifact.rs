@@ -58,14 +58,23 @@ pub async fn pull(client: &OciClient, reference: &Reference, output: &Path) -> R
     })
 }
 
-/// Pushes `file` to `reference` as a Wasm package, with extra manifest annotations.
+/// Pushes `file` to `reference` as a Wasm package, with extra manifest annotations and,
+/// when given, an author that overrides the file's metadata.
 pub async fn push(
     client: &OciClient,
     reference: &Reference,
     file: &Path,
     annotations: &BTreeMap<String, String>,
+    author: Option<&str>,
 ) -> Result<String> {
-    let (info, layer_digest, size) = inspect(file).await?;
+    let (mut info, layer_digest, size) = inspect(file).await?;
+    if let Some(author) = author {
+        info.author = Some(author.to_owned());
+        info.annotations.insert(
+            "org.opencontainers.image.authors".to_owned(),
+            author.to_owned(),
+        );
+    }
     let mut all = info.annotations.clone();
     all.extend(annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
     let config = serde_json::to_vec(&info.oci_config(layer_digest.as_str(), &now_rfc3339()))

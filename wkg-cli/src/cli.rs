@@ -33,8 +33,17 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// The path to the cache directory [default: $XDG_CACHE_HOME/wasm-pkg]
-    #[arg(long = "cache", value_name = "CACHE", env = "WKG_CACHE", global = true)]
+    #[arg(
+        long = "cache",
+        value_name = "CACHE",
+        env = "WKG_CACHE_DIR",
+        global = true
+    )]
     pub cache: Option<PathBuf>,
+
+    /// Controls when to use color (accepted for compatibility; output is plain text)
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
 
     /// Print only errors (no progress bars, no status lines)
     #[arg(long, short, global = true, conflicts_with = "verbose")]
@@ -43,6 +52,13 @@ pub struct GlobalArgs {
     /// Print more about what is happening (repeat for more)
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,8 +214,14 @@ pub struct OciAuthArgs {
     #[arg(long, short = 'p', env = "WKG_OCI_PASSWORD", requires = "username")]
     pub password: Option<String>,
 
-    /// Registries (`host:port`) to talk to over plain http; may be repeated
-    #[arg(long, value_name = "INSECURE")]
+    /// Registries (`host:port`) to talk to over plain http: a comma-separated list, and the
+    /// flag may be repeated
+    #[arg(
+        long,
+        value_name = "INSECURE",
+        env = "WKG_OCI_INSECURE",
+        value_delimiter = ','
+    )]
     pub insecure: Vec<String>,
 }
 
@@ -232,6 +254,11 @@ pub struct OciPushArgs {
     /// Extra manifest annotations as `key=value`; may be repeated
     #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
     pub annotations: Vec<(String, String)>,
+
+    /// The author recorded in the pushed artifact (config `author` and the
+    /// `org.opencontainers.image.authors` annotation)
+    #[arg(long, short, value_name = "AUTHOR")]
+    pub author: Option<String>,
 
     #[command(flatten)]
     pub auth: OciAuthArgs,
@@ -362,6 +389,27 @@ mod tests {
         };
         assert_eq!(push.annotations, vec![("k".to_owned(), "v=w".to_owned())]);
         assert_eq!(push.auth.insecure, vec!["r:1".to_owned()]);
+
+        let cli = Cli::try_parse_from([
+            "wkg",
+            "--color",
+            "never",
+            "oci",
+            "pull",
+            "r:1/a/b:1",
+            "--insecure",
+            "r:1,r:2",
+            "-u",
+            "me",
+            "-p",
+            "pw",
+        ])
+        .unwrap();
+        let Command::Oci(OciCommand::Pull(pull)) = cli.command else {
+            panic!("oci pull expected")
+        };
+        assert_eq!(pull.auth.insecure, ["r:1", "r:2"]);
+        assert_eq!(cli.global.color, ColorChoice::Never);
 
         assert!(Cli::try_parse_from(["wkg", "oci", "pull", "r/a:1", "-u", "me"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "get", "nocolon"]).is_err());

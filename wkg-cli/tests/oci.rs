@@ -25,9 +25,11 @@ async fn oci_push_then_pull_roundtrip() {
         .arg(&file)
         .args([
             "--insecure",
-            &app.authority,
+            &format!("other.example:1,{}", app.authority),
             "--annotation",
             "org.example.team=blue",
+            "-a",
+            "Ada",
         ]))
     .await;
     assert!(
@@ -44,6 +46,10 @@ async fn oci_push_then_pull_roundtrip() {
         .unwrap();
     let manifest: serde_json::Value = response.json().await.unwrap();
     assert_eq!(manifest["annotations"]["org.example.team"], "blue");
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.authors"],
+        "Ada"
+    );
     assert_eq!(
         manifest["annotations"]["org.opencontainers.image.description"],
         "Raw push"

@@ -42,11 +42,15 @@ pub async fn run(command: &OciCommand, printer: &mut Printer<'_>) -> Result<Exit
             let reference = oci::parse_reference(&args.reference)?;
             let client = client(&reference, &args.auth, printer);
             let annotations: BTreeMap<String, String> = args.annotations.iter().cloned().collect();
-            let digest = artifact::push(&client, &reference, &args.file, &annotations)
-                .await
-                .with_context(|| {
-                    format!("could not push {} to {reference}", args.file.display())
-                })?;
+            let digest = artifact::push(
+                &client,
+                &reference,
+                &args.file,
+                &annotations,
+                args.author.as_deref(),
+            )
+            .await
+            .with_context(|| format!("could not push {} to {reference}", args.file.display()))?;
             writeln!(printer.out, "Pushed {reference} ({digest})")?;
         }
     }

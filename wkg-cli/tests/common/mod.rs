@@ -68,7 +68,8 @@ impl Env {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wkg"));
         for var in [
             "WKG_CONFIG_FILE",
-            "WKG_CACHE",
+            "WKG_CACHE_DIR",
+            "WKG_OCI_INSECURE",
             "WKG_REGISTRY",
             "WKG_PACKAGE",
             "WKG_OCI_USERNAME",
