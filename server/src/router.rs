@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::admin::{audit, tokens as admin_tokens, users as admin_users};
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
-use crate::api::{health, metrics, token, well_known};
+use crate::api::{health, metrics, token, tokens, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 
@@ -76,6 +76,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/api/v1/admin/tokens/{id}", delete(admin_tokens::revoke)),
         ("/api/v1/admin/audit", get(audit::list)),
+        ("/api/v1/tokens", get(tokens::list).post(tokens::create)),
+        ("/api/v1/tokens/{id}", delete(tokens::revoke)),
         ("/v2/", get(base::check)),
         ("/v2/token", get(token::get).post(token::post)),
         ("/v2/_catalog", get(catalog::list)),

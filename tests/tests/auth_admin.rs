@@ -359,3 +359,97 @@ async fn first_start_creates_an_admin() {
         "the password is printed on the first start only"
     );
 }
+
+#[tokio::test]
+async fn users_create_list_and_revoke_their_own_tokens() {
+    let app = TestApp::spawn_token_mode("").await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/*", "pull,push").await;
+    app.add_user("other", Some("other-password")).await;
+    let client = integration_tests::http_client();
+    let created = client
+        .post(app.url("/api/v1/tokens"))
+        .header("authorization", basic("dev", "dev-password"))
+        .json(&json!({"description": "laptop", "scopes": ["acme/*=pull"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let token: Value = created.json().await.unwrap();
+    let secret = token["secret"].as_str().unwrap().to_string();
+    let id = token["id"].as_str().unwrap().to_string();
+    assert_eq!(token["user"], "dev");
+    assert!(
+        token["expires_at"].is_i64(),
+        "personal tokens expire by default"
+    );
+    // The token pulls but, narrowed to pull, does not push.
+    let pull = client
+        .get(app.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pull.status(), StatusCode::NOT_FOUND);
+    let push = client
+        .post(app.url("/v2/acme/app/blobs/uploads/"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), StatusCode::FORBIDDEN);
+    // A token cannot mint tokens; anonymous callers are challenged.
+    let chained = client
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chained.status(), StatusCode::FORBIDDEN);
+    let anonymous = client.get(app.url("/api/v1/tokens")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // Others neither see nor revoke it.
+    let theirs: Value = client
+        .get(app.url("/api/v1/tokens"))
+        .header("authorization", basic("other", "other-password"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["tokens"], json!([]));
+    let stolen = client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .header("authorization", basic("other", "other-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
+    // The owner revokes it with the token itself (logout).
+    let listed: Value = client
+        .get(app.url("/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["tokens"][0]["id"], id.as_str());
+    let revoked = client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let after = client
+        .get(app.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}

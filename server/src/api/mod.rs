@@ -6,4 +6,5 @@ pub mod metrics;
 pub mod oci;
 pub mod packages;
 pub mod token;
+pub mod tokens;
 pub mod well_known;

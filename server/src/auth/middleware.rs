@@ -172,6 +172,12 @@ async fn authorize(
                 caller.name(),
             )))
         }
+        Requirement::User if !anonymous => Ok(()),
+        Requirement::User => Err(challenge(
+            app,
+            required,
+            "personal tokens belong to a user: log in".into(),
+        )),
         Requirement::Admin if caller.is_admin() => Ok(()),
         Requirement::Admin if anonymous => Err(challenge(
             app,

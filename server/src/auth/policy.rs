@@ -21,6 +21,8 @@ pub enum Requirement {
     Listing { challenge_anonymous: bool },
     /// `admin` on `*`.
     Admin,
+    /// A known user (not anonymous): personal token management.
+    User,
 }
 
 impl Requirement {
@@ -37,6 +39,7 @@ impl Requirement {
                 ..
             } => Some("delete"),
             Requirement::Admin => Some("admin"),
+            Requirement::User => Some("token"),
             _ => None,
         }
     }
@@ -115,6 +118,7 @@ pub fn requirement(
             }
         }
         t if t.starts_with("/api/v1/admin/") || t == "/api/v1/admin" => Requirement::Admin,
+        "/api/v1/tokens" | "/api/v1/tokens/{id}" => Requirement::User,
         _ => Requirement::Public,
     }
 }

@@ -1,0 +1,103 @@
+//! `/api/v1/tokens[/{id}]`: personal access tokens, self-service.
+//!
+//! A signed-in user creates tokens for themselves (`wkg login` does this);
+//! a token carries its owner's grants, optionally narrowed by scopes, so it
+//! can never do more than its owner. Creating one needs the password (HTTP
+//! Basic), so a leaked token cannot mint longer-lived ones. Listing and
+//! revoking work with any credentials of the owner.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Extensions, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::middleware::caller_of;
+use crate::auth::{Via, admin};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiJson, ApiPath};
+
+/// Personal tokens expire after this unless asked otherwise.
+const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+fn owner(extensions: &Extensions) -> ApiResult<String> {
+    caller_of(extensions).user.clone().ok_or_else(|| {
+        ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            "personal tokens need a user: authentication is off on this registry, so none are needed",
+        )
+    })
+}
+
+pub async fn list(State(app): State<AppState>, extensions: Extensions) -> ApiResult<Json<Value>> {
+    let user = owner(&extensions)?;
+    let tokens = admin::list_tokens(&app.db, Some(&user)).await?;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    #[serde(default)]
+    description: String,
+    /// A duration like `30d` (the default).
+    ttl: Option<String>,
+    /// `PATTERN=ACTIONS` entries narrowing the owner's grants.
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    extensions: Extensions,
+    ApiJson(token): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<admin::CreatedToken>)> {
+    let user = owner(&extensions)?;
+    if caller_of(&extensions).via != Via::Password {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Denied,
+            "creating a token needs your password (HTTP Basic), not another token",
+        ));
+    }
+    let ttl = match token.ttl.as_deref() {
+        None => DEFAULT_TTL,
+        Some(text) => humantime::parse_duration(text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidParameter,
+                    format!("ttl {text:?} is not a positive duration like \"30d\""),
+                )
+            })?,
+    };
+    let scopes = admin::parse_scopes(&token.scopes)?;
+    let created =
+        admin::create_token(&app.db, &user, &token.description, Some(ttl), &scopes).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn revoke(
+    State(app): State<AppState>,
+    extensions: Extensions,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let user = owner(&extensions)?;
+    let mine = app
+        .db
+        .access_token(&id)
+        .await?
+        .is_some_and(|token| token.user_name == user);
+    if !mine {
+        return Err(ApiError::not_found(
+            ErrorCode::ResourceUnknown,
+            format!("you have no token with id {id:?}"),
+        ));
+    }
+    admin::revoke_token(&app.db, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
