@@ -79,6 +79,30 @@ pub enum Command {
     /// WIT dependency commands (`wkg wit fetch`, `wkg wit update`)
     #[command(subcommand)]
     Wit(WitCommand),
+    /// Log in to a wkg-gateway: trade a password for a personal access token kept in the config
+    Login(LoginArgs),
+    /// Revoke the token `wkg login` stored for a registry and forget it
+    Logout(LogoutArgs),
+}
+
+/// `wkg login`.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The registry (as in `default_registry`); the default registry if omitted
+    pub registry: Option<String>,
+    /// The user name
+    #[arg(short = 'u', long)]
+    pub username: String,
+    /// Read the password from standard input (the only way: it never appears in a process list)
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `wkg logout`.
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// The registry; the default registry if omitted
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

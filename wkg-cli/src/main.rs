@@ -66,6 +66,12 @@ fn run(cli: Cli, printer: &mut Printer<'_>) -> anyhow::Result<ExitStatus> {
                     Command::Update(args) | Command::Wit(WitCommand::Update(args)) => {
                         commands::update::run(&args, &global, printer).await
                     }
+                    Command::Login(args) => {
+                        commands::login::login(&args, global.config.as_deref(), printer).await
+                    }
+                    Command::Logout(args) => {
+                        commands::login::logout(&args, global.config.as_deref(), printer).await
+                    }
                     Command::Config(_) => unreachable!("handled above"),
                 }
             })?

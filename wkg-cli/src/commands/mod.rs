@@ -5,6 +5,7 @@
 pub mod config;
 pub mod fetch;
 pub mod get;
+pub mod login;
 pub mod oci;
 pub mod publish;
 pub mod update;
