@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod error;
 pub mod local;
 pub mod lock;
+pub mod login;
 pub mod oci;
 pub mod package;
 pub mod progress;

@@ -97,6 +97,7 @@ async fn admin_api_manages_users_grants_tokens_and_shows_the_audit_log() {
         .await
         .unwrap();
     assert_eq!(listed["tokens"][0]["id"], id.as_str());
+    assert_eq!(listed["current"], id.as_str());
     assert!(listed["tokens"][0].get("secret").is_none());
     assert!(listed["tokens"][0]["last_used_at"].is_i64());
 
@@ -438,6 +439,7 @@ async fn users_create_list_and_revoke_their_own_tokens() {
         .await
         .unwrap();
     assert_eq!(listed["tokens"][0]["id"], id.as_str());
+    assert_eq!(listed["current"], id.as_str());
     let revoked = client
         .delete(app.url(&format!("/api/v1/tokens/{id}")))
         .bearer_auth(&secret)

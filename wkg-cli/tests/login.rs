@@ -46,18 +46,27 @@ async fn login_then_publish_and_get_then_logout() {
 
     let (ok_login, _, stderr) = login(&env, &["-u", "alice"], "wrong-password").await;
     assert!(!ok_login, "a wrong password fails");
-    assert!(stderr.contains("check the user name and password"), "{stderr}");
+    assert!(
+        stderr.contains("check the user name and password"),
+        "{stderr}"
+    );
 
     let (ok_login, _, stderr) = login(&env, &["-u", "alice"], "alice-password").await;
     assert!(ok_login, "{stderr}");
     assert!(stderr.contains("Logged in to"), "{stderr}");
     let config = std::fs::read_to_string(env.config()).unwrap();
-    assert!(!config.contains("alice-password"), "the password is never stored");
+    assert!(
+        !config.contains("alice-password"),
+        "the password is never stored"
+    );
     assert!(config.contains("wkg_"), "the token is: {config}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(env.config()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(env.config())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "config.toml is private after login");
     }
 
@@ -77,8 +86,14 @@ async fn login_then_publish_and_get_then_logout() {
     let config = std::fs::read_to_string(env.config()).unwrap();
     assert!(!config.contains("wkg_"), "the token is forgotten: {config}");
     let tokens = wkg_gateway_tokens(&app).await;
-    assert!(tokens[0]["revoked"].as_bool().unwrap(), "and revoked on the gateway");
-    let (output, _, _) = run(env.wkg().args(["get", "acme:app@1.0.0", "-o", "again.wasm"])).await;
+    assert!(
+        tokens[0]["revoked"].as_bool().unwrap(),
+        "and revoked on the gateway"
+    );
+    let (output, _, _) = run(env
+        .wkg()
+        .args(["get", "acme:app@1.0.0", "-o", "again.wasm"]))
+    .await;
     assert!(!output.status.success(), "logged out: no access");
 }
 

@@ -35,7 +35,13 @@ fn owner(extensions: &Extensions) -> ApiResult<String> {
 pub async fn list(State(app): State<AppState>, extensions: Extensions) -> ApiResult<Json<Value>> {
     let user = owner(&extensions)?;
     let tokens = admin::list_tokens(&app.db, Some(&user)).await?;
-    Ok(Json(json!({ "tokens": tokens })))
+    // The token this request came with, so a client can revoke its own
+    // login without having kept the id.
+    let current = match &caller_of(&extensions).via {
+        Via::AccessToken(id) => Some(id.clone()),
+        _ => None,
+    };
+    Ok(Json(json!({ "tokens": tokens, "current": current })))
 }
 
 #[derive(Deserialize)]

@@ -119,6 +119,8 @@ pub async fn logout(
         .await
         .context("the token was not revoked on the registry; nothing was changed locally")?;
     config.save(&path)?;
-    printer.status(format_args!("Logged out of {registry}; the token is revoked"))?;
+    printer.status(format_args!(
+        "Logged out of {registry}; the token is revoked"
+    ))?;
     Ok(ExitStatus::Success)
 }
