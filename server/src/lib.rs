@@ -26,6 +26,7 @@ pub mod router;
 pub mod server;
 pub mod storage;
 pub mod tls;
+pub mod web;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -15,6 +15,7 @@ use crate::api::packages::{list as package_list, versions as package_versions, y
 use crate::api::{health, metrics, token, tokens, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
+use crate::web;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -102,6 +103,17 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/v2/{name}/tags/list", get(tags::list)),
         ("/v2/{name}/referrers/{digest}", get(referrers::list)),
+        // The package browser (web::PAGE_ROUTES): HTML for people.
+        ("/", get(web::home::show)),
+        ("/search", get(web::search::show)),
+        ("/packages/{namespace}/{name}", get(web::package::show)),
+        (
+            "/packages/{namespace}/{name}/{version}",
+            get(web::version::show),
+        ),
+        ("/login", get(web::login::form).post(web::login::submit)),
+        ("/logout", post(web::login::logout)),
+        ("/static/style.css", get(web::style::stylesheet)),
     ]
 }
 
@@ -180,6 +192,8 @@ mod tests {
             .into_iter()
             .map(|(path, _)| path)
             .filter(|path| !path.starts_with("/v2/{name}/"))
+            // The package browser's HTML pages are not part of the API.
+            .filter(|path| !crate::web::PAGE_ROUTES.contains(path))
             .collect();
         assert_eq!(documented, served, "openapi.yaml paths vs router paths");
     }

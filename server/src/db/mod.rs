@@ -17,6 +17,7 @@ mod repositories;
 mod tags;
 mod uploads;
 mod users;
+mod web_index;
 
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use package_index::IndexedVersion;
 pub use packages::{VersionClaim, VersionConflict, VersionContent};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
 pub use users::{GrantRow, UserRow};
+pub use web_index::PackageActivity;
 
 use crate::config::DatabaseConfig;
 

@@ -1,0 +1,51 @@
+//! What the package browser reads beyond the package API's queries: one
+//! row per package with its last publish time (the home page's "recently
+//! published" and namespace counts), and whether a package exists (links to
+//! dependencies).
+
+use super::{Db, Result};
+
+/// A package and when a version of it was last published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageActivity {
+    pub namespace: String,
+    pub name: String,
+    /// Unix milliseconds of its newest live version.
+    pub last_published: i64,
+}
+
+impl Db {
+    /// Every package with live versions, in name order. One grouped scan of
+    /// the index: callers filter it to what the reader may pull, which a
+    /// `LIMIT` in SQL could not do without paging through hidden packages.
+    pub async fn package_activity(&self) -> Result<Vec<PackageActivity>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT namespace, name, MAX(created_at) FROM package_versions \
+             WHERE namespace IS NOT NULL AND name IS NOT NULL AND deleted = 0 \
+             GROUP BY namespace, name ORDER BY namespace, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(namespace, name, last_published)| PackageActivity {
+                namespace,
+                name,
+                last_published,
+            })
+            .collect())
+    }
+
+    /// Whether `ns:name` has a live version.
+    pub async fn package_exists(&self, namespace: &str, name: &str) -> Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT 1 FROM package_versions \
+             WHERE namespace = $1 AND name = $2 AND deleted = 0 LIMIT 1",
+        )
+        .bind(namespace)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}
