@@ -93,7 +93,7 @@ fn cache_dir(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
 }
 
 /// Writes a small file atomically: temp file beside it, then rename.
-pub(crate) fn write_file_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_file_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;

@@ -81,19 +81,30 @@ pub fn wit_dependencies(wit_dir: &Path) -> Result<Vec<(PackageRef, VersionReq)>>
     Ok(deps)
 }
 
-/// Resolves, fetches and writes the dependencies of `wit_dir`, updating `lock` in memory
-/// (the caller saves it once everything succeeded). `update` ignores what `lock` pinned.
-pub async fn fetch_dependencies(
+/// The outcome of resolving a directory's dependencies, before anything is written.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    pub deps: Vec<ResolvedDep>,
+    /// The fetched packages (in the cache, or a local registry), one per dependency.
+    pub files: Vec<PathBuf>,
+    /// The lock file that records exactly these resolutions.
+    pub lock: LockFile,
+}
+
+/// Resolves and fetches the direct dependencies of `wit_dir`. `update` ignores what `lock`
+/// pinned; otherwise pinned requirements are fetched at their version and digest-checked.
+pub async fn resolve_dependencies(
     client: &Client,
     wit_dir: &Path,
-    lock: &mut LockFile,
-    format: DepsFormat,
+    lock: &LockFile,
     update: bool,
-) -> Result<Vec<ResolvedDep>> {
+) -> Result<Resolution> {
     let wanted = wit_dependencies(wit_dir)?;
-    let mut resolved = Vec::new();
-    let mut files = Vec::new();
-    let mut new_lock = LockFile::default();
+    let mut resolution = Resolution {
+        deps: Vec::new(),
+        files: Vec::new(),
+        lock: LockFile::default(),
+    };
     for (package, requirement) in wanted {
         let registry = client.registry_for(&package)?.to_string();
         let pinned = (!update)
@@ -119,7 +130,7 @@ pub async fn fetch_dependencies(
                 actual: fetched.digest.to_string(),
             });
         }
-        new_lock.insert(
+        resolution.lock.insert(
             &package,
             Some(&registry),
             LockedVersion {
@@ -128,8 +139,8 @@ pub async fn fetch_dependencies(
                 digest: fetched.digest.clone(),
             },
         );
-        files.push(fetched.path.clone());
-        resolved.push(ResolvedDep {
+        resolution.files.push(fetched.path.clone());
+        resolution.deps.push(ResolvedDep {
             package,
             requirement,
             version,
@@ -137,9 +148,22 @@ pub async fn fetch_dependencies(
             from_lock: pinned.is_some(),
         });
     }
-    write_deps(wit_dir, &files, format)?;
-    *lock = new_lock;
-    Ok(resolved)
+    Ok(resolution)
+}
+
+/// Resolves, fetches and writes the dependencies of `wit_dir`, updating `lock` in memory
+/// (the caller saves it once everything succeeded). `update` ignores what `lock` pinned.
+pub async fn fetch_dependencies(
+    client: &Client,
+    wit_dir: &Path,
+    lock: &mut LockFile,
+    format: DepsFormat,
+    update: bool,
+) -> Result<Vec<ResolvedDep>> {
+    let resolution = resolve_dependencies(client, wit_dir, lock, update).await?;
+    write_deps(wit_dir, &resolution.files, format)?;
+    *lock = resolution.lock;
+    Ok(resolution.deps)
 }
 
 async fn highest_matching(
@@ -176,34 +200,13 @@ fn write_deps(wit_dir: &Path, files: &[PathBuf], format: DepsFormat) -> Result<(
         Err(err) => return Err(io("could not clear", &deps, err)),
     }
     std::fs::create_dir_all(&deps).map_err(|e| io("could not create", &deps, e))?;
-    let mut merged = Resolve::default();
-    for file in files {
-        let bytes = std::fs::read(file).map_err(|e| io("could not read", file, e))?;
-        let (resolve, id) = match decode(&bytes) {
-            Ok(DecodedWasm::WitPackage(resolve, id)) => (resolve, id),
-            Ok(DecodedWasm::Component(..)) => {
-                return Err(wit_error(
-                    file,
-                    "is a component, not a WIT package, so it cannot be a WIT dependency".into(),
-                ));
-            }
-            Err(err) => {
-                return Err(Error::InvalidWasm {
-                    path: file.clone(),
-                    source: err.into(),
-                });
-            }
-        };
-        if format == DepsFormat::Wasm {
+    let merged = merged_resolve(files)?;
+    if format == DepsFormat::Wasm {
+        for file in files {
+            let (resolve, id) = decode_wit_package(file)?;
             let target = deps.join(format!("{}.wasm", dir_name(&resolve.packages[id].name)));
             std::fs::copy(file, &target).map_err(|e| io("could not write", &target, e))?;
         }
-        merged.merge(resolve).map_err(|err| {
-            wit_error(
-                file,
-                format!("could not be combined with the other dependencies: {err:#}"),
-            )
-        })?;
     }
     if format == DepsFormat::Wit {
         for (id, package) in merged.packages.iter() {
@@ -228,12 +231,47 @@ fn write_deps(wit_dir: &Path, files: &[PathBuf], format: DepsFormat) -> Result<(
     Ok(())
 }
 
+/// One `Resolve` holding every package in `files` (and the packages they carry).
+pub fn merged_resolve(files: &[PathBuf]) -> Result<Resolve> {
+    let mut merged = Resolve::default();
+    for file in files {
+        let (resolve, _) = decode_wit_package(file)?;
+        merged.merge(resolve).map_err(|err| {
+            wit_error(
+                file,
+                format!("could not be combined with the other dependencies: {err:#}"),
+            )
+        })?;
+    }
+    Ok(merged)
+}
+
+/// Decodes a binary WIT package; a component is an error (it cannot be a dependency).
+fn decode_wit_package(file: &Path) -> Result<(Resolve, wit_parser::PackageId)> {
+    let bytes = std::fs::read(file).map_err(|source| Error::Io {
+        action: "could not read",
+        path: file.to_path_buf(),
+        source,
+    })?;
+    match decode(&bytes) {
+        Ok(DecodedWasm::WitPackage(resolve, id)) => Ok((resolve, id)),
+        Ok(DecodedWasm::Component(..)) => Err(wit_error(
+            file,
+            "is a component, not a WIT package, so it cannot be a WIT dependency".into(),
+        )),
+        Err(err) => Err(Error::InvalidWasm {
+            path: file.to_path_buf(),
+            source: err.into(),
+        }),
+    }
+}
+
 /// `wasi:io@0.2.0` → `wasi-io-0.2.0`: a file name on every platform, as upstream.
 fn dir_name(name: &PackageName) -> String {
     name.to_string().replace([':', '@'], "-")
 }
 
-fn wit_error(path: &Path, message: String) -> Error {
+pub(crate) fn wit_error(path: &Path, message: String) -> Error {
     Error::Wit {
         path: path.to_path_buf(),
         message,

@@ -10,6 +10,7 @@
 //! leaves presentation to the binary.
 
 pub mod artifact;
+pub mod build;
 pub mod cache;
 pub mod client;
 pub mod config;

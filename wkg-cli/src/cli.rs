@@ -72,6 +72,8 @@ pub enum Command {
     /// Commands for interacting with OCI registries directly
     #[command(subcommand)]
     Oci(OciCommand),
+    /// Build a WIT package from a directory, with its dependencies and wkg.toml metadata
+    Build(BuildArgs),
     /// Fetch the WIT dependencies of a WIT directory into its `deps/`, pinned in wkg.lock
     Fetch(FetchArgs),
     /// Re-resolve every WIT dependency to its newest matching version, then fetch
@@ -107,10 +109,29 @@ pub struct LogoutArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WitCommand {
+    /// Same as `wkg build`
+    Build(BuildArgs),
     /// Same as `wkg fetch`
     Fetch(FetchArgs),
     /// Same as `wkg update`
     Update(FetchArgs),
+}
+
+/// `wkg build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The directory containing the WIT files to build
+    #[arg(
+        long = "wit-dir",
+        short = 'd',
+        value_name = "DIR",
+        default_value = "wit"
+    )]
+    pub dir: PathBuf,
+
+    /// The file to write [default: `<namespace>:<name>@<version>.wasm` in the current directory]
+    #[arg(long, short, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
 }
 
 /// `wkg fetch` / `wkg update`.
@@ -450,6 +471,14 @@ mod tests {
             panic!("wit update expected")
         };
         assert_eq!(update.dir(), std::path::Path::new("my-wit"));
+        let cli = Cli::try_parse_from(["wkg", "build", "-d", "w", "-o", "out.wasm"]).unwrap();
+        let Command::Build(build) = cli.command else {
+            panic!("build expected")
+        };
+        assert_eq!(
+            (build.dir, build.output),
+            (PathBuf::from("w"), Some(PathBuf::from("out.wasm")))
+        );
         assert!(Cli::try_parse_from(["wkg", "get", "a:b", "--check", "--overwrite"]).is_err());
         assert!(Cli::try_parse_from(["wkg", "-q", "-v", "get", "a:b"]).is_err());
     }

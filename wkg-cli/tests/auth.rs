@@ -1,8 +1,7 @@
 //! Credentials end to end: the Docker token flow against a registry on loopback that
 //! challenges every request, with credentials from config.toml or Docker's config.json.
 
-#[expect(dead_code, reason = "these tests need only some of the shared helpers")]
-mod common;
+pub mod common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,6 @@
 //! `wkg fetch` / `wkg update` against a real gateway: deps written, wkg.lock byte-exact.
 
-mod common;
+pub mod common;
 
 use common::{Env, files_under, ok, run};
 use integration_tests::{TestApp, fixtures, sha256_digest};

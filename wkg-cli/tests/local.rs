@@ -1,6 +1,6 @@
 //! The local-directory backend end to end: `[registry."<name>".local] root = "<dir>"`.
 
-mod common;
+pub mod common;
 
 use common::{Env, files_under, ok, run};
 use integration_tests::fixtures;

@@ -2,7 +2,7 @@
 //! personal access token in config.toml (never the password), publish and get then work
 //! through the token flow, and logout revokes the token on the gateway.
 
-mod common;
+pub mod common;
 
 use std::process::Stdio;
 

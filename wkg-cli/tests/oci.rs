@@ -1,7 +1,7 @@
 //! `wkg oci push/pull` against a real gateway, and what `wkg` sends and checks against a
 //! deliberately misbehaving registry on loopback.
 
-mod common;
+pub mod common;
 
 use std::sync::{Arc, Mutex};
 

@@ -4,7 +4,7 @@
 //! `tests/scripts/install-upstream-wkg` installs upstream wkg (scripts/test runs it);
 //! `WKG_UPSTREAM_BIN` or that cache locates it. Without it these tests fail, never skip.
 
-mod common;
+pub mod common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! `main` prints with their cause chain, `ExitStatus::Failure` for an unsuccessful outcome
 //! the command has already explained (such as an editor that exited with an error).
 
+pub mod build;
 pub mod config;
 pub mod fetch;
 pub mod get;

@@ -5,6 +5,7 @@
 //! from its file; the printed reference is what `wkg oci pull` would take.
 
 use anyhow::{Context as _, Result, bail};
+use wkg_client::build::TempPackage;
 use wkg_client::{Client, PublishRequest};
 
 use super::ExitStatus;
@@ -21,6 +22,13 @@ pub async fn run(
     }
     let client = super::client(global, printer)?;
     for path in &args.paths {
+        // A directory is built first, into a file that lives until the upload is done.
+        let (path, _built) = if path.is_dir() {
+            let built = build_for_publish(&client, path, args.dry_run).await?;
+            (built.path().to_path_buf(), Some(built))
+        } else {
+            (path.clone(), None)
+        };
         let request = PublishRequest {
             path: path.clone(),
             package: args.package.clone(),
@@ -33,6 +41,24 @@ pub async fn run(
             .with_context(|| format!("could not publish {}", path.display()))?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Builds a WIT directory into a temporary file, refusing when `wkg.lock` would change.
+async fn build_for_publish(
+    client: &Client,
+    dir: &std::path::Path,
+    dry_run: bool,
+) -> Result<TempPackage> {
+    let (built, lock, before) = super::build::build_dir(client, dir).await?;
+    if lock != before && !dry_run {
+        bail!(
+            "publishing {} would change wkg.lock; run `wkg build --wit-dir {}` first, \
+             check the lock file in, then publish",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(TempPackage::new(&built.bytes)?)
 }
 
 async fn publish_one(
