@@ -5,6 +5,7 @@
 //! ```text
 //! blobs/<registry>/sha256/<hex>     package content (the Wasm layer), immutable
 //! registries/<registry>.json        cached registry.json (see discovery)
+//! index/<registry>/<ns>/<name>/<v>  which blob a version is, for --offline (see index.rs)
 //! ```
 //!
 //! Keys include the registry because two registries may disagree about what a digest
@@ -12,6 +13,8 @@
 //! that only registry B vouched for. Entries appear atomically (temp file in the same
 //! directory, then rename) and only after their digest was verified, so a crash or a
 //! concurrent `wkg` can never leave a truncated or wrong file under a final name.
+
+mod index;
 
 use std::ffi::OsString;
 use std::io::Write as _;

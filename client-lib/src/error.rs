@@ -192,6 +192,10 @@ pub enum Error {
     )]
     NoCacheDir,
 
+    /// `--offline` and the answer is not in the cache.
+    #[error("--offline: {what}, and the registry may not be asked; run without --offline")]
+    Offline { what: String },
+
     /// `wkg.lock` is not a lock file this version understands.
     #[error("invalid lock file{}: {message}; delete it and run `wkg fetch` to recreate it", at(.path))]
     InvalidLock {

@@ -45,6 +45,11 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// Never contact a registry: use only what earlier commands left in the cache
+    /// (and local-directory registries)
+    #[arg(long, global = true)]
+    pub offline: bool,
+
     /// Print only errors (no progress bars, no status lines)
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -79,6 +79,14 @@ async fn publish_a_component_then_get_it_back() {
     assert_eq!(stdout.trim(), "got.wasm");
     assert_eq!(std::fs::read(env.path("got.wasm")).unwrap(), v1);
 
+    // stderr is not a terminal here: no progress bar, only the status line.
+    let (output, _, stderr) = run(env
+        .wkg()
+        .args(["get", "acme:thing@1.0.0", "-o", "status.wasm"]))
+    .await;
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr, "Fetched acme:thing@1.0.0 to status.wasm\n");
+
     // The cache holds it under the registry and digest.
     let cached = files_under(&env.cache().join("blobs"));
     let hex = sha256_digest(&v1)["sha256:".len()..].to_owned();

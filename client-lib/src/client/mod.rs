@@ -84,6 +84,8 @@ pub struct Client {
     discovery: Discovery,
     reporter: SharedReporter,
     credentials: CredentialSources<'static>,
+    /// Never touch the network: answer from the cache (and local registries) only.
+    offline: bool,
 }
 
 impl Client {
@@ -96,7 +98,61 @@ impl Client {
             discovery,
             reporter,
             credentials: CredentialSources::system(),
+            offline: false,
         }
+    }
+
+    /// Switches to offline mode: versions and content come from what earlier fetches
+    /// left in the cache; anything else is an [`Error::Offline`].
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
+    /// The registry name for a package, and whether it is a local directory.
+    fn registry_name(
+        &self,
+        package: &PackageRef,
+        registry: Option<&RegistryName>,
+    ) -> Result<(RegistryName, bool)> {
+        let name = match registry {
+            Some(registry) => registry.clone(),
+            None => self.registry_for(package)?,
+        };
+        let local = self
+            .config
+            .registry_config(&name)
+            .is_some_and(|c| c.backend() == Backend::Local && c.local.is_some());
+        Ok((name, local))
+    }
+
+    /// `get` from the cache alone (offline, for a registry that is not a directory).
+    fn get_offline(&self, spec: &PackageSpec, registry: &RegistryName) -> Result<Fetched> {
+        let package = &spec.package;
+        let version = match &spec.version {
+            Some(version) => version.clone(),
+            None => self
+                .cache
+                .recorded_versions(registry.as_str(), package)
+                .pop()
+                .ok_or_else(|| Error::Offline {
+                    what: format!("no version of `{package}` from {registry} was fetched before"),
+                })?,
+        };
+        let (_, digest, path) = self
+            .cache
+            .recorded_version(registry.as_str(), package, &version)
+            .ok_or_else(|| Error::Offline {
+                what: format!("`{package}@{version}` from {registry} is not in the cache"),
+            })?;
+        Ok(Fetched {
+            package: package.clone(),
+            version,
+            registry: registry.clone(),
+            digest,
+            path,
+            from_cache: true,
+        })
     }
 
     pub fn cache(&self) -> &Cache {
@@ -177,6 +233,16 @@ impl Client {
         package: &PackageRef,
         registry: Option<&RegistryName>,
     ) -> Result<(RegistryName, Vec<semver::Version>)> {
+        let (name, local) = self.registry_name(package, registry)?;
+        if self.offline && !local {
+            let versions = self.cache.recorded_versions(name.as_str(), package);
+            if versions.is_empty() {
+                return Err(Error::Offline {
+                    what: format!("no version of `{package}` from {name} was fetched before"),
+                });
+            }
+            return Ok((name, versions));
+        }
         let located = self.locate(package, registry).await?;
         let versions = versions_of(&located, package).await?;
         Ok((located.registry, versions))
@@ -189,6 +255,10 @@ impl Client {
         registry: Option<&RegistryName>,
     ) -> Result<Fetched> {
         let package = &spec.package;
+        let (name, local) = self.registry_name(package, registry)?;
+        if self.offline && !local {
+            return self.get_offline(spec, &name);
+        }
         let located = self.locate(package, registry).await?;
         let version = match &spec.version {
             Some(version) => version.clone(),
@@ -215,6 +285,15 @@ impl Client {
             // Say which versions do exist (or that the package does not).
             return Err(not_found(versions_of(&located, package).await?));
         };
+        if let Target::Oci(target) = &located.target {
+            self.cache.record_version(
+                located.registry.as_str(),
+                package,
+                &version,
+                target.oci.registry(),
+                &digest,
+            );
+        }
         Ok(Fetched {
             package: package.clone(),
             version,
@@ -227,6 +306,11 @@ impl Client {
 
     /// Publishes a component or WIT package file (see [`PublishRequest`]).
     pub async fn publish(&self, request: &PublishRequest) -> Result<Published> {
+        if self.offline {
+            return Err(Error::Offline {
+                what: "publishing needs the registry".into(),
+            });
+        }
         let path = &request.path;
         let (info, layer_digest, size) = inspect(path).await?;
         let package = match (&request.package, &info.package) {

@@ -57,5 +57,5 @@ pub fn client(global: &GlobalArgs, printer: &mut Printer<'_>) -> Result<Client> 
     let config = load_config(global.config.as_deref())?;
     let cache = open_cache(global.cache.as_deref())?;
     printer.detail(format_args!("cache: {}", cache.root().display()))?;
-    Ok(Client::new(config, cache, printer.reporter()))
+    Ok(Client::new(config, cache, printer.reporter()).offline(global.offline))
 }
