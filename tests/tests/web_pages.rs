@@ -191,7 +191,8 @@ async fn package_page_shows_metadata_versions_and_install_snippets() {
         "{greet}"
     );
     assert!(greet.contains("WIT package"));
-    assert!(greet.contains("License</dt><dd>not stated"));
+    assert!(greet.contains("<p class=\"lead\">Greets people, loudly or politely</p>"));
+    assert!(greet.contains("License</dt><dd>Apache-2.0</dd>"), "{greet}");
 }
 
 #[tokio::test]

@@ -37,13 +37,21 @@ pub fn hello_component(description: &str) -> Vec<u8> {
              (func (export "run") (result s32) (canon lift (core func $i "run"))))"#,
     )
     .expect("valid component text");
+    with_metadata(&wasm, description, "Apache-2.0 OR MIT", "hello")
+}
+
+/// `wasm` with the metadata `wkg` or `cargo component` embed: description,
+/// licenses, authors, and source and homepage URLs named after `project`.
+pub fn with_metadata(wasm: &[u8], description: &str, licenses: &str, project: &str) -> Vec<u8> {
     let mut add = AddMetadata::default();
     add.description = AddMetadataField::Set(Description::new(description.to_string()));
-    add.licenses = AddMetadataField::Set(Licenses::new("Apache-2.0 OR MIT").expect("SPDX"));
+    add.licenses = AddMetadataField::Set(Licenses::new(licenses).expect("SPDX"));
     add.authors = AddMetadataField::Set(Authors::new("Ada <ada@example.com>"));
-    add.source = AddMetadataField::Set(Source::new("https://example.com/acme/hello").expect("URL"));
-    add.homepage = AddMetadataField::Set(Homepage::new("https://example.com/hello").expect("URL"));
-    add.to_wasm(&wasm).expect("metadata added")
+    let source = format!("https://example.com/acme/{project}");
+    add.source = AddMetadataField::Set(Source::new(&source).expect("URL"));
+    let homepage = format!("https://example.com/{project}");
+    add.homepage = AddMetadataField::Set(Homepage::new(&homepage).expect("URL"));
+    add.to_wasm(wasm).expect("metadata added")
 }
 
 pub async fn publish(app: &TestApp, repo: &str, version: &str, wasm: &[u8]) {
@@ -64,13 +72,13 @@ pub async fn seed(app: &TestApp) {
     use integration_tests::fixtures::{component_with_metadata, wit_package};
     publish(app, "acme/types", "1.0.0", &wit_package(TYPES_WIT)).await;
     for version in ["0.9.0", "1.0.0", "1.1.0-rc.1"] {
-        publish(
-            app,
-            "acme/greet",
-            version,
+        let wit = with_metadata(
             &wit_package(&greet_wit(version)),
-        )
-        .await;
+            "Greets people, loudly or politely",
+            "Apache-2.0",
+            "greet",
+        );
+        publish(app, "acme/greet", version, &wit).await;
     }
     publish(
         app,

@@ -1,0 +1,92 @@
+//! The package browser in real headless Chromium: seeds a token-mode
+//! gateway and runs tests/browser/browser-test.mjs against it (search,
+//! versions, highlighted WIT, the sign-in flow for a private package). The
+//! package page's screenshots are left in `target/web-browser/` as test
+//! artifacts (README's docs/images/package-page.png is one of them).
+//!
+//! Needs node, Debian's chromium and tests/browser/node_modules: a missing
+//! one fails the test (never skips it) with the command that installs them.
+
+mod web_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use integration_tests::TestApp;
+use web_support::{page, publish, seed};
+
+const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Where the screenshots go: `<workspace>/target/web-browser/`.
+fn artifact_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("web-browser")
+}
+
+/// Fails with the install command when a piece of the browser setup is missing.
+fn require_browser_setup() {
+    let install = "run tests/scripts/install-browser-deps (as root) to install it";
+    let node = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|out| out.status.success()),
+        "node is missing: {install}"
+    );
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: {install}"
+    );
+    assert!(
+        Path::new(BROWSER_DIR)
+            .join("node_modules/playwright-core/package.json")
+            .exists(),
+        "tests/browser/node_modules/playwright-core is missing: {install}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_package_browser_works_in_chromium() {
+    require_browser_setup();
+    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\", \"tools/*\"]").await;
+    app.add_user("publisher", Some("publisher-pw")).await;
+    app.grant("publisher", "*", "push").await;
+    app.authenticate_client_as("publisher", "publisher-pw");
+    seed(&app).await;
+    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
+    publish(&app, "secret/vault", "1.0.0", &vault).await;
+    app.add_user("alice", Some("alice-password")).await;
+    app.grant("alice", "secret/*", "pull").await;
+    page(&integration_tests::http_client(), &app.url("/"), 200).await;
+
+    let screenshot = artifact_dir().join("package-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let run = tokio::process::Command::new("node")
+        .current_dir(BROWSER_DIR)
+        .arg("browser-test.mjs")
+        .args(["--url", &app.base])
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .args(["--user", "alice", "--password", "alice-password"])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser test finishes within 3 minutes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    let png = std::fs::read(&screenshot).expect("the screenshot was saved");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "a real PNG"
+    );
+}
