@@ -112,15 +112,24 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The registry.json URL: https, except http for loopback hosts or `protocol = "http"`.
-/// An explicit `protocol = "https"` wins over the loopback rule.
-pub fn registry_json_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
+/// The registry's own base URL (for registry.json and the package API): https, except
+/// http for loopback hosts or `protocol = "http"`. An explicit `protocol = "https"` wins
+/// over the loopback rule.
+pub fn registry_base_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
     let scheme = match protocol {
         Some(protocol) => protocol.as_str(),
         None if is_loopback(registry.host()) => "http",
         None => "https",
     };
-    format!("{scheme}://{registry}/.well-known/wasm-pkg/registry.json")
+    format!("{scheme}://{registry}")
+}
+
+/// The registry.json URL, see [`registry_base_url`].
+pub fn registry_json_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
+    format!(
+        "{}/.well-known/wasm-pkg/registry.json",
+        registry_base_url(registry, protocol)
+    )
 }
 
 /// Fetches registry.json documents, remembering them for the process and on disk.

@@ -29,7 +29,9 @@ mod secret;
 pub mod wasm;
 
 pub use cache::{Cache, Digest, default_cache_dir};
-pub use client::{Client, Fetched, PublishRequest, Published};
+pub use client::{
+    Client, Fetched, PackageInfo, PublishRequest, Published, SearchHit, VersionDetail,
+};
 pub use config::{
     Backend, BasicCredentials, CertificateData, CertificateEncoding, Config, Extra, LocalConfig,
     OciAuth, OciConfig, OciProtocol, RegistryConfig, RegistryMapping, RootCertificate, WargConfig,

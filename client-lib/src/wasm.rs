@@ -37,6 +37,9 @@ pub struct WasmInfo {
     /// Interface names the component imports and exports, for the OCI config.
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    /// The worlds and interfaces a WIT package defines.
+    pub worlds: Vec<String>,
+    pub interfaces: Vec<String>,
 }
 
 impl WasmInfo {
@@ -59,6 +62,8 @@ impl WasmInfo {
             author: metadata.authors.as_ref().map(ToString::to_string),
             imports: Vec::new(),
             exports: Vec::new(),
+            worlds: Vec::new(),
+            interfaces: Vec::new(),
         };
         let mut annotate = |key: &str, value: Option<String>| {
             if let Some(value) = value {
@@ -87,7 +92,10 @@ impl WasmInfo {
         match decode(bytes).map_err(|e| invalid(e.into()))? {
             DecodedWasm::WitPackage(resolve, id) => {
                 info.kind = WasmKind::WitPackage;
-                let name = &resolve.packages[id].name;
+                let package = &resolve.packages[id];
+                let name = &package.name;
+                info.worlds = package.worlds.keys().cloned().collect();
+                info.interfaces = package.interfaces.keys().cloned().collect();
                 info.package = format!("{}:{}", name.namespace, name.name).parse().ok();
                 info.version = name.version.clone().or(info.version);
             }
@@ -228,6 +236,7 @@ mod tests {
         assert_eq!(info.kind, WasmKind::WitPackage);
         assert_eq!(info.package.unwrap().to_string(), "acme:types");
         assert_eq!(info.version.unwrap().to_string(), "0.1.0");
+        assert_eq!(info.interfaces, ["t"]);
         let text = wit_text(Path::new("p.wasm"), &bytes).unwrap().unwrap();
         assert!(text.contains("package acme:types@0.1.0;"), "{text}");
         assert_eq!(wit_text(Path::new("c.wasm"), &component()).unwrap(), None);

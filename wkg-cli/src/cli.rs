@@ -79,6 +79,10 @@ pub enum Command {
     Oci(OciCommand),
     /// Build a WIT package from a directory, with its dependencies and wkg.toml metadata
     Build(BuildArgs),
+    /// Show a package's versions and what a version is (metadata, WIT worlds, imports, exports)
+    Info(InfoArgs),
+    /// Search a registry's packages by name, description or WIT (wkg-gateway registries)
+    Search(SearchArgs),
     /// Fetch the WIT dependencies of a WIT directory into its `deps/`, pinned in wkg.lock
     Fetch(FetchArgs),
     /// Re-resolve every WIT dependency to its newest matching version, then fetch
@@ -120,6 +124,30 @@ pub enum WitCommand {
     Fetch(FetchArgs),
     /// Same as `wkg update`
     Update(FetchArgs),
+}
+
+/// `wkg info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The package, as `namespace:name` (details of the latest version) or `namespace:name@version`
+    #[arg(value_name = "PACKAGE_SPEC")]
+    pub package: PackageSpec,
+
+    /// The registry to ask, instead of the one the config resolves
+    #[arg(long, value_name = "REGISTRY", env = "WKG_REGISTRY")]
+    pub registry: Option<RegistryName>,
+}
+
+/// `wkg search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Text to look for in package names, descriptions and WIT interface names
+    #[arg(value_name = "TEXT")]
+    pub query: String,
+
+    /// The registry to search [default: the default registry]
+    #[arg(long, value_name = "REGISTRY", env = "WKG_REGISTRY")]
+    pub registry: Option<RegistryName>,
 }
 
 /// `wkg build`.

@@ -223,6 +223,14 @@ async fn transient_failures_are_retried() {
     assert_eq!(stderr.matches("retrying").count(), 2, "{stderr}");
     assert_eq!(std::fs::read(env.path("good.wasm")).unwrap(), wasm);
 
+    // Plain OCI has no package API: info falls back to tags and content, search refuses.
+    let stdout = ok(env.wkg().args(["info", "acme:bad"])).await;
+    assert!(stdout.contains("versions: 1.0.0\n"), "{stdout}");
+    assert!(stdout.contains("kind: component\n"), "{stdout}");
+    let (output, _, stderr) = run(env.wkg().args(["search", "bad"])).await;
+    assert!(!output.status.success());
+    assert!(stderr.contains("does not offer package search"), "{stderr}");
+
     // -q keeps the retry warnings quiet.
     *fake.tag_failures.lock().unwrap() = 1;
     let (output, _, stderr) = run(env

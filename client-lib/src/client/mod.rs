@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+mod catalog;
 mod oci_target;
+mod offline;
 
 use crate::cache::{Cache, Digest};
 use crate::config::{Backend, Config};
@@ -22,6 +24,7 @@ use crate::progress::SharedReporter;
 use crate::registry::RegistryName;
 use crate::wasm::WasmInfo;
 
+pub use catalog::{PackageInfo, SearchHit, VersionDetail};
 use oci_target::OciTarget;
 
 /// A package version fetched into the cache.
@@ -86,12 +89,15 @@ pub struct Client {
     credentials: CredentialSources<'static>,
     /// Never touch the network: answer from the cache (and local registries) only.
     offline: bool,
+    /// For the gateway's package API (search, info).
+    http: reqwest::Client,
 }
 
 impl Client {
     pub fn new(config: Config, cache: Cache, reporter: SharedReporter) -> Self {
         crate::install_crypto_provider();
-        let discovery = Discovery::new(reqwest::Client::new(), Some(cache.registries_dir()));
+        let http = reqwest::Client::new();
+        let discovery = Discovery::new(http.clone(), Some(cache.registries_dir()));
         Client {
             config,
             cache,
@@ -99,6 +105,7 @@ impl Client {
             reporter,
             credentials: CredentialSources::system(),
             offline: false,
+            http,
         }
     }
 
@@ -107,52 +114,6 @@ impl Client {
     pub fn offline(mut self, offline: bool) -> Self {
         self.offline = offline;
         self
-    }
-
-    /// The registry name for a package, and whether it is a local directory.
-    fn registry_name(
-        &self,
-        package: &PackageRef,
-        registry: Option<&RegistryName>,
-    ) -> Result<(RegistryName, bool)> {
-        let name = match registry {
-            Some(registry) => registry.clone(),
-            None => self.registry_for(package)?,
-        };
-        let local = self
-            .config
-            .registry_config(&name)
-            .is_some_and(|c| c.backend() == Backend::Local && c.local.is_some());
-        Ok((name, local))
-    }
-
-    /// `get` from the cache alone (offline, for a registry that is not a directory).
-    fn get_offline(&self, spec: &PackageSpec, registry: &RegistryName) -> Result<Fetched> {
-        let package = &spec.package;
-        let version = match &spec.version {
-            Some(version) => version.clone(),
-            None => self
-                .cache
-                .recorded_versions(registry.as_str(), package)
-                .pop()
-                .ok_or_else(|| Error::Offline {
-                    what: format!("no version of `{package}` from {registry} was fetched before"),
-                })?,
-        };
-        let (_, digest, path) = self
-            .cache
-            .recorded_version(registry.as_str(), package, &version)
-            .ok_or_else(|| Error::Offline {
-                what: format!("`{package}@{version}` from {registry} is not in the cache"),
-            })?;
-        Ok(Fetched {
-            package: package.clone(),
-            version,
-            registry: registry.clone(),
-            digest,
-            path,
-            from_cache: true,
-        })
     }
 
     pub fn cache(&self) -> &Cache {

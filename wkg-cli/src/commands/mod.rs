@@ -6,9 +6,11 @@ pub mod build;
 pub mod config;
 pub mod fetch;
 pub mod get;
+pub mod info;
 pub mod login;
 pub mod oci;
 pub mod publish;
+pub mod search;
 pub mod update;
 
 use std::path::Path;
