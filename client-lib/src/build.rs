@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use toml::{Table, Value};
 use wasm_metadata::{
     AddMetadata, AddMetadataField, Authors, Description, Homepage, Licenses, Revision, Source,
     Version,
@@ -19,66 +18,8 @@ use crate::client::Client;
 use crate::deps::{ResolvedDep, merged_resolve, resolve_dependencies, wit_error};
 use crate::error::{Error, Result};
 use crate::lock::LockFile;
+use crate::manifest::{Manifest, PackageMetadata};
 use crate::package::PackageRef;
-
-/// The project manifest's file name.
-pub const MANIFEST_FILE_NAME: &str = "wkg.toml";
-
-/// `[metadata]` of `wkg.toml`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PackageMetadata {
-    pub authors: Option<String>,
-    pub description: Option<String>,
-    pub licenses: Option<String>,
-    pub homepage: Option<String>,
-    pub repository: Option<String>,
-    pub revision: Option<String>,
-}
-
-impl PackageMetadata {
-    /// Reads `[metadata]` from a `wkg.toml`; a missing file means no metadata.
-    pub fn load(path: &Path) -> Result<PackageMetadata> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(PackageMetadata::default());
-            }
-            Err(source) => {
-                return Err(Error::Io {
-                    action: "could not read",
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
-        let table: Table = toml::from_str(&text)
-            .map_err(|err| wit_error(path, format!("is not valid TOML: {err}")))?;
-        let Some(Value::Table(metadata)) = table.get("metadata") else {
-            return Ok(PackageMetadata::default());
-        };
-        let text = |keys: &[&str]| {
-            keys.iter().find_map(|key| match metadata.get(*key)? {
-                Value::String(s) => Some(s.clone()),
-                Value::Array(items) => Some(
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                _ => None,
-            })
-        };
-        Ok(PackageMetadata {
-            authors: text(&["authors"]),
-            description: text(&["description"]),
-            licenses: text(&["license", "licenses"]),
-            homepage: text(&["homepage"]),
-            repository: text(&["repository", "source"]),
-            revision: text(&["revision"]),
-        })
-    }
-}
 
 /// A built WIT package.
 #[derive(Clone, Debug)]
@@ -119,10 +60,11 @@ pub async fn build_package(
     client: &Client,
     wit_dir: &Path,
     lock: &mut LockFile,
-    metadata: &PackageMetadata,
+    manifest: &Manifest,
 ) -> Result<Built> {
-    let resolution = resolve_dependencies(client, wit_dir, lock, false).await?;
-    let mut resolve = merged_resolve(&resolution.files)?;
+    let resolution =
+        resolve_dependencies(client, wit_dir, lock, false, &manifest.overrides).await?;
+    let mut resolve = merged_resolve(&resolution.files, &resolution.locals)?;
     let group = UnresolvedPackageGroup::parse_dir(wit_dir).map_err(|err| Error::Wit {
         path: wit_dir.to_path_buf(),
         message: "could not parse the WIT package in this directory".into(),
@@ -142,8 +84,13 @@ pub async fn build_package(
         message: "could not be encoded as a WIT package".into(),
         source: Some(err.into()),
     })?;
-    let bytes = add_metadata(&encoded, &package, name.version.as_ref(), metadata)
-        .map_err(|err| wit_error(Path::new(MANIFEST_FILE_NAME), err))?;
+    let bytes = add_metadata(
+        &encoded,
+        &package,
+        name.version.as_ref(),
+        &manifest.metadata,
+    )
+    .map_err(|err| wit_error(Path::new(crate::manifest::MANIFEST_FILE_NAME), err))?;
     *lock = resolution.lock;
     Ok(Built {
         package,
@@ -194,27 +141,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_from_wkg_toml() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(MANIFEST_FILE_NAME);
-        assert_eq!(
-            PackageMetadata::load(&path).unwrap(),
-            PackageMetadata::default()
-        );
-        std::fs::write(
-            &path,
-            "[metadata]\nauthors = [\"A <a@x>\", \"B\"]\ndescription = \"d\"\nlicense = \"MIT\"\n\
-             repository = \"https://example.com/r\"\n",
-        )
-        .unwrap();
-        let metadata = PackageMetadata::load(&path).unwrap();
-        assert_eq!(metadata.authors.as_deref(), Some("A <a@x>, B"));
-        assert_eq!(metadata.licenses.as_deref(), Some("MIT"));
-        assert_eq!(
-            metadata.repository.as_deref(),
-            Some("https://example.com/r")
-        );
-
+    fn metadata_is_embedded() {
+        let metadata = PackageMetadata {
+            description: Some("d".into()),
+            licenses: Some("MIT".into()),
+            repository: Some("https://example.com/r".into()),
+            ..PackageMetadata::default()
+        };
         let mut resolve = wit_parser::Resolve::default();
         let id = resolve
             .push_str("p.wit", "package acme:p@1.0.0;\ninterface i {}\n")

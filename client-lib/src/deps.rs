@@ -14,6 +14,7 @@
 //! resolved with its new deps, so a dependency that does not provide what the WIT uses
 //! is reported now rather than at build time.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use semver::VersionReq;
@@ -23,6 +24,7 @@ use wit_parser::{PackageName, Resolve, UnresolvedPackageGroup};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::lock::{LockFile, LockedVersion};
+use crate::manifest::Override;
 use crate::package::{PackageRef, PackageSpec};
 
 /// How dependencies are written into `deps/`.
@@ -87,25 +89,43 @@ pub struct Resolution {
     pub deps: Vec<ResolvedDep>,
     /// The fetched packages (in the cache, or a local registry), one per dependency.
     pub files: Vec<PathBuf>,
+    /// WIT packages that `[overrides]` point at by path (not locked).
+    pub locals: Vec<PathBuf>,
     /// The lock file that records exactly these resolutions.
     pub lock: LockFile,
 }
 
 /// Resolves and fetches the direct dependencies of `wit_dir`. `update` ignores what `lock`
 /// pinned; otherwise pinned requirements are fetched at their version and digest-checked.
+/// `overrides` (from `wkg.toml`) replace a dependency by a local path, or its requirement.
 pub async fn resolve_dependencies(
     client: &Client,
     wit_dir: &Path,
     lock: &LockFile,
     update: bool,
+    overrides: &BTreeMap<PackageRef, Override>,
 ) -> Result<Resolution> {
     let wanted = wit_dependencies(wit_dir)?;
     let mut resolution = Resolution {
         deps: Vec::new(),
         files: Vec::new(),
+        locals: Vec::new(),
         lock: LockFile::default(),
     };
     for (package, requirement) in wanted {
+        let requirement = match overrides.get(&package) {
+            Some(Override {
+                path: Some(path), ..
+            }) => {
+                resolution.locals.push(path.clone());
+                continue;
+            }
+            Some(Override {
+                version: Some(version),
+                ..
+            }) => version.clone(),
+            _ => requirement,
+        };
         let registry = client.registry_for(&package)?.to_string();
         let pinned = (!update)
             .then(|| lock.resolve(&package, Some(&registry), &requirement))
@@ -159,9 +179,10 @@ pub async fn fetch_dependencies(
     lock: &mut LockFile,
     format: DepsFormat,
     update: bool,
+    overrides: &BTreeMap<PackageRef, Override>,
 ) -> Result<Vec<ResolvedDep>> {
-    let resolution = resolve_dependencies(client, wit_dir, lock, update).await?;
-    write_deps(wit_dir, &resolution.files, format)?;
+    let resolution = resolve_dependencies(client, wit_dir, lock, update, overrides).await?;
+    write_deps(wit_dir, &resolution, format)?;
     *lock = resolution.lock;
     Ok(resolution.deps)
 }
@@ -187,7 +208,8 @@ async fn highest_matching(
 }
 
 /// Replaces `<wit_dir>/deps` with the packages in `files`, then checks the directory resolves.
-fn write_deps(wit_dir: &Path, files: &[PathBuf], format: DepsFormat) -> Result<()> {
+fn write_deps(wit_dir: &Path, resolution: &Resolution, format: DepsFormat) -> Result<()> {
+    let files = &resolution.files;
     let deps = wit_dir.join("deps");
     let io = |action, path: &Path, source| Error::Io {
         action,
@@ -200,12 +222,15 @@ fn write_deps(wit_dir: &Path, files: &[PathBuf], format: DepsFormat) -> Result<(
         Err(err) => return Err(io("could not clear", &deps, err)),
     }
     std::fs::create_dir_all(&deps).map_err(|e| io("could not create", &deps, e))?;
-    let merged = merged_resolve(files)?;
+    let merged = merged_resolve(files, &resolution.locals)?;
     if format == DepsFormat::Wasm {
         for file in files {
             let (resolve, id) = decode_wit_package(file)?;
             let target = deps.join(format!("{}.wasm", dir_name(&resolve.packages[id].name)));
             std::fs::copy(file, &target).map_err(|e| io("could not write", &target, e))?;
+        }
+        for local in &resolution.locals {
+            copy_local(local, &deps)?;
         }
     }
     if format == DepsFormat::Wit {
@@ -231,8 +256,35 @@ fn write_deps(wit_dir: &Path, files: &[PathBuf], format: DepsFormat) -> Result<(
     Ok(())
 }
 
-/// One `Resolve` holding every package in `files` (and the packages they carry).
-pub fn merged_resolve(files: &[PathBuf]) -> Result<Resolve> {
+/// A local override as-is: a file into `deps/`, a directory's files into `deps/<name>/`.
+fn copy_local(local: &Path, deps: &Path) -> Result<()> {
+    let io = |path: &Path, source| Error::Io {
+        action: "could not copy the local dependency",
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = local.file_name().unwrap_or_default();
+    if local.is_file() {
+        std::fs::copy(local, deps.join(name)).map_err(|e| io(local, e))?;
+        return Ok(());
+    }
+    let target = deps.join(name);
+    std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
+    for entry in std::fs::read_dir(local)
+        .map_err(|e| io(local, e))?
+        .flatten()
+    {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), target.join(entry.file_name()))
+                .map_err(|e| io(&entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// One `Resolve` holding every package in `files` (and the packages they carry), plus
+/// the local WIT packages of `[overrides]`.
+pub fn merged_resolve(files: &[PathBuf], locals: &[PathBuf]) -> Result<Resolve> {
     let mut merged = Resolve::default();
     for file in files {
         let (resolve, _) = decode_wit_package(file)?;
@@ -241,6 +293,13 @@ pub fn merged_resolve(files: &[PathBuf]) -> Result<Resolve> {
                 file,
                 format!("could not be combined with the other dependencies: {err:#}"),
             )
+        })?;
+    }
+    for local in locals {
+        merged.push_path(local).map_err(|err| Error::Wit {
+            path: local.clone(),
+            message: "(a path in wkg.toml [overrides]) is not a usable WIT package".into(),
+            source: Some(err.into()),
         })?;
     }
     Ok(merged)

@@ -20,6 +20,7 @@ pub mod error;
 pub mod local;
 pub mod lock;
 pub mod login;
+pub mod manifest;
 pub mod oci;
 pub mod package;
 pub mod progress;

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use wkg_client::Client;
-use wkg_client::build::{Built, MANIFEST_FILE_NAME, PackageMetadata, build_package};
+use wkg_client::build::{Built, build_package};
 use wkg_client::lock::{LOCK_FILE_NAME, LockFile};
+use wkg_client::manifest::{MANIFEST_FILE_NAME, Manifest};
 
 use super::ExitStatus;
 use crate::cli::{BuildArgs, GlobalArgs};
@@ -46,9 +47,9 @@ pub async fn build_dir(client: &Client, dir: &Path) -> Result<(Built, LockFile, 
         );
     }
     let before = LockFile::load(Path::new(LOCK_FILE_NAME))?.unwrap_or_default();
-    let metadata = PackageMetadata::load(Path::new(MANIFEST_FILE_NAME))?;
+    let manifest = Manifest::load(Path::new(MANIFEST_FILE_NAME))?;
     let mut lock = before.clone();
-    let built = build_package(client, dir, &mut lock, &metadata)
+    let built = build_package(client, dir, &mut lock, &manifest)
         .await
         .with_context(|| format!("could not build {}", dir.display()))?;
     Ok((built, lock, before))

@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use wkg_client::deps::{self, DepsFormat};
 use wkg_client::lock::{LOCK_FILE_NAME, LockFile};
+use wkg_client::manifest::{MANIFEST_FILE_NAME, Manifest};
 
 use super::ExitStatus;
 use crate::cli::{DepsType, FetchArgs, GlobalArgs};
@@ -41,14 +42,16 @@ pub async fn sync(
     }
     let lock_path = Path::new(LOCK_FILE_NAME);
     let mut lock = LockFile::load(lock_path)?.unwrap_or_default();
+    let manifest = Manifest::load(Path::new(MANIFEST_FILE_NAME))?;
     let client = super::client(global, printer)?;
     let format = match args.output_type {
         DepsType::Wit => DepsFormat::Wit,
         DepsType::Wasm => DepsFormat::Wasm,
     };
-    let resolved = deps::fetch_dependencies(&client, dir, &mut lock, format, update)
-        .await
-        .with_context(|| format!("could not fetch the dependencies of {}", dir.display()))?;
+    let resolved =
+        deps::fetch_dependencies(&client, dir, &mut lock, format, update, &manifest.overrides)
+            .await
+            .with_context(|| format!("could not fetch the dependencies of {}", dir.display()))?;
     lock.save(lock_path)?;
     for dep in &resolved {
         printer.status(format_args!(
