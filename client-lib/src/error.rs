@@ -192,6 +192,13 @@ pub enum Error {
     )]
     NoCacheDir,
 
+    /// A command that works on a whole registry, but none was named or configured.
+    #[error(
+        "{what} needs a registry: pass `--registry <host>`, or set one with \
+         `wkg config --default-registry <host>`"
+    )]
+    NoDefaultRegistry { what: &'static str },
+
     /// `--offline` and the answer is not in the cache.
     #[error("--offline: {what}, and the registry may not be asked; run without --offline")]
     Offline { what: String },

@@ -97,4 +97,10 @@ async fn info_works_without_the_api_and_search_says_it_cannot() {
         stderr.contains("from OCI tags and the package content"),
         "{stderr}"
     );
+
+    // Search needs a registry to ask.
+    std::fs::write(env.config(), "").unwrap();
+    let (output, _, stderr) = run(env.wkg().args(["search", "x"])).await;
+    assert!(!output.status.success());
+    assert!(stderr.contains("search needs a registry"), "{stderr}");
 }

@@ -128,13 +128,7 @@ impl Client {
         registry: Option<&RegistryName>,
     ) -> Result<Vec<SearchHit>> {
         let Some(registry) = registry.or(self.config.default_registry.as_ref()) else {
-            return Err(Error::Registry {
-                registry: String::new(),
-                message: "search needs a registry: pass `--registry <host>` or set one with \
-                          `wkg config --default-registry <host>`"
-                    .into(),
-                source: None,
-            });
+            return Err(Error::NoDefaultRegistry { what: "search" });
         };
         if self.offline {
             return Err(Error::Offline {

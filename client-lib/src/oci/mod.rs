@@ -66,6 +66,9 @@ pub struct OciClient {
     /// `host[:port]`, as references name it.
     registry: String,
     reporter: SharedReporter,
+    /// Repositories already authenticated for push: `oci-client` keeps (and renews) the
+    /// token, so one exchange per repository is enough.
+    pushed_to: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl OciClient {
@@ -105,6 +108,7 @@ impl OciClient {
             auth: credentials.to_registry_auth(),
             registry: registry.to_owned(),
             reporter,
+            pushed_to: std::sync::Mutex::default(),
         }
     }
 

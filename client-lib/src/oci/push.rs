@@ -88,15 +88,24 @@ impl OciClient {
         .map_err(|err| self.error(&format!("could not push the manifest for {reference}"), err))
     }
 
-    /// Gets (and caches) a push token, so the first upload request already carries it.
+    /// Gets (and caches) a push token, so the first upload request already carries it;
+    /// once per repository.
     async fn authenticate_push(&self, reference: &Reference) -> Result<()> {
+        let repository = reference.repository().to_owned();
+        let done = |set: &std::collections::HashSet<String>| set.contains(&repository);
+        if self.pushed_to.lock().is_ok_and(|set| done(&set)) {
+            return Ok(());
+        }
         with_retries(&*self.reporter, "authenticating", || {
             self.inner
                 .auth(reference, &self.auth, oci_client::RegistryOperation::Push)
         })
         .await
-        .map(|_| ())
-        .map_err(|err| self.error("could not authenticate for push", err))
+        .map_err(|err| self.error("could not authenticate for push", err))?;
+        if let Ok(mut set) = self.pushed_to.lock() {
+            set.insert(repository);
+        }
+        Ok(())
     }
 }
 
