@@ -192,6 +192,18 @@ pub enum Error {
     )]
     NoCacheDir,
 
+    /// The new WIT package breaks what a neighbouring version of its series offers.
+    #[error(
+        "`{package}` is not semver-compatible with version {other}: {reason}; publish it as a \
+         new major version (minor for 0.x), or pass --skip-semver-check"
+    )]
+    SemverIncompatible {
+        /// `ns:name@version` being published.
+        package: String,
+        other: String,
+        reason: String,
+    },
+
     /// A command that works on a whole registry, but none was named or configured.
     #[error(
         "{what} needs a registry: pass `--registry <host>`, or set one with \

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod registry;
 pub mod resolve;
 mod secret;
+pub mod semver_check;
 pub mod wasm;
 
 pub use cache::{Cache, Digest, default_cache_dir};

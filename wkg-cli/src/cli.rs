@@ -258,8 +258,8 @@ pub struct PublishArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Do not check the registry for an existing version before uploading (the registry
-    /// still refuses to change a published version)
+    /// Skip the checks for an existing version and for WIT compatibility with the
+    /// neighbouring versions (the registry still refuses to change a published version)
     #[arg(long)]
     pub skip_semver_check: bool,
 

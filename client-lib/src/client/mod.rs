@@ -296,7 +296,7 @@ impl Client {
                         &info,
                         (&package, &version),
                         (&layer_digest, size),
-                        &located,
+                        (&located, &self.cache),
                     )
                     .await;
             }
@@ -312,10 +312,63 @@ impl Client {
             size,
         };
         if !request.dry_run {
+            if !request.skip_existing_check {
+                let existing = local.list_versions(&package)?.unwrap_or_default();
+                let package_ref = &package;
+                check_neighbours(&package, &version, path, &existing, |other| async move {
+                    Ok(local.get(package_ref, &other)?.map(|(path, _)| path))
+                })
+                .await?;
+            }
             local.publish(&package, &version, path, located.registry.as_str())?;
         }
         Ok(published)
     }
+}
+
+/// Checks a WIT package about to be published against the nearest lower and higher
+/// versions of its series (see [`crate::semver_check`]); `content_of` finds their files.
+async fn check_neighbours<F, Fut>(
+    package: &PackageRef,
+    version: &semver::Version,
+    path: &Path,
+    existing: &[semver::Version],
+    content_of: F,
+) -> Result<()>
+where
+    F: Fn(semver::Version) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<PathBuf>>>,
+{
+    let (lower, higher) = crate::semver_check::neighbours(version, existing);
+    if lower.is_none() && higher.is_none() {
+        return Ok(());
+    }
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| Error::Io {
+            action: "could not read",
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let new = read(path)?;
+    for (other, newer_is_ours) in [(lower, true), (higher, false)] {
+        let Some(other) = other else { continue };
+        let Some(other_path) = content_of(other.clone()).await? else {
+            continue;
+        };
+        let other_bytes = read(&other_path)?;
+        let result = if newer_is_ours {
+            crate::semver_check::check_successor(&other_bytes, &new)
+        } else {
+            crate::semver_check::check_successor(&new, &other_bytes)
+        };
+        result.map_err(|reason| Error::SemverIncompatible {
+            package: format!("{package}@{version}"),
+            other: other.to_string(),
+            reason,
+        })?;
+    }
+    Ok(())
 }
 
 /// Reads the file once to decode it and hash it; the bytes are dropped before any upload.

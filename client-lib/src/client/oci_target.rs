@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Located, PublishRequest, Published, semver_tags, sha256};
+use super::{Located, PublishRequest, Published, check_neighbours, semver_tags, sha256};
 use crate::cache::{Cache, Digest};
 use crate::error::{Error, Result};
 use crate::oci::{self, OciClient};
@@ -64,7 +64,7 @@ impl OciTarget {
         info: &WasmInfo,
         (package, version): (&PackageRef, &semver::Version),
         (layer_digest, size): (&Digest, u64),
-        located: &Located,
+        (located, cache): (&Located, &Cache),
     ) -> Result<Published> {
         let reference = self.oci.reference(&self.repository, &version.to_string());
         let config = serde_json::to_vec(&info.oci_config(layer_digest.as_str(), &now_rfc3339()))
@@ -89,13 +89,28 @@ impl OciTarget {
         if request.dry_run {
             return Ok(published);
         }
-        let existing = self.versions().await?.unwrap_or_default();
-        if !request.skip_existing_check && existing.contains(version) {
-            return Err(Error::VersionExists {
-                package: package.clone(),
-                version: version.clone(),
-                registry: located.registry.to_string(),
-            });
+        if !request.skip_existing_check {
+            let existing = self.versions().await?.unwrap_or_default();
+            if existing.contains(version) {
+                return Err(Error::VersionExists {
+                    package: package.clone(),
+                    version: version.clone(),
+                    registry: located.registry.to_string(),
+                });
+            }
+            check_neighbours(
+                package,
+                version,
+                &request.path,
+                &existing,
+                |other| async move {
+                    Ok(self
+                        .get(package, &other, cache)
+                        .await?
+                        .map(|(path, _, _)| path))
+                },
+            )
+            .await?;
         }
         let label = format!("{package}@{version}");
         self.oci
