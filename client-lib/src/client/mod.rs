@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 mod catalog;
 mod oci_target;
 mod offline;
+mod publish;
 
 use crate::cache::{Cache, Digest};
 use crate::config::{Backend, Config};
@@ -264,111 +265,6 @@ impl Client {
             from_cache,
         })
     }
-
-    /// Publishes a component or WIT package file (see [`PublishRequest`]).
-    pub async fn publish(&self, request: &PublishRequest) -> Result<Published> {
-        if self.offline {
-            return Err(Error::Offline {
-                what: "publishing needs the registry".into(),
-            });
-        }
-        let path = &request.path;
-        let (info, layer_digest, size) = inspect(path).await?;
-        let package = match (&request.package, &info.package) {
-            (Some(spec), _) => spec.package.clone(),
-            (None, Some(package)) => package.clone(),
-            (None, None) => return Err(unknown_identity(path, "no package name")),
-        };
-        let version = match (
-            request.package.as_ref().and_then(|s| s.version.clone()),
-            &info.version,
-        ) {
-            (Some(version), _) => version,
-            (None, Some(version)) => version.clone(),
-            (None, None) => return Err(unknown_identity(path, "no version")),
-        };
-        let located = self.locate(&package, request.registry.as_ref()).await?;
-        let local = match &located.target {
-            Target::Oci(target) => {
-                return target
-                    .publish(
-                        request,
-                        &info,
-                        (&package, &version),
-                        (&layer_digest, size),
-                        (&located, &self.cache),
-                    )
-                    .await;
-            }
-            Target::Local(local) => local,
-        };
-        let published = Published {
-            package: package.clone(),
-            version: version.clone(),
-            registry: located.registry.clone(),
-            reference: local.version_path(&package, &version).display().to_string(),
-            layer_digest,
-            manifest_digest: None,
-            size,
-        };
-        if !request.dry_run {
-            if !request.skip_existing_check {
-                let existing = local.list_versions(&package)?.unwrap_or_default();
-                let package_ref = &package;
-                check_neighbours(&package, &version, path, &existing, |other| async move {
-                    Ok(local.get(package_ref, &other)?.map(|(path, _)| path))
-                })
-                .await?;
-            }
-            local.publish(&package, &version, path, located.registry.as_str())?;
-        }
-        Ok(published)
-    }
-}
-
-/// Checks a WIT package about to be published against the nearest lower and higher
-/// versions of its series (see [`crate::semver_check`]); `content_of` finds their files.
-async fn check_neighbours<F, Fut>(
-    package: &PackageRef,
-    version: &semver::Version,
-    path: &Path,
-    existing: &[semver::Version],
-    content_of: F,
-) -> Result<()>
-where
-    F: Fn(semver::Version) -> Fut,
-    Fut: std::future::Future<Output = Result<Option<PathBuf>>>,
-{
-    let (lower, higher) = crate::semver_check::neighbours(version, existing);
-    if lower.is_none() && higher.is_none() {
-        return Ok(());
-    }
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| Error::Io {
-            action: "could not read",
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let new = read(path)?;
-    for (other, newer_is_ours) in [(lower, true), (higher, false)] {
-        let Some(other) = other else { continue };
-        let Some(other_path) = content_of(other.clone()).await? else {
-            continue;
-        };
-        let other_bytes = read(&other_path)?;
-        let result = if newer_is_ours {
-            crate::semver_check::check_successor(&other_bytes, &new)
-        } else {
-            crate::semver_check::check_successor(&new, &other_bytes)
-        };
-        result.map_err(|reason| Error::SemverIncompatible {
-            package: format!("{package}@{version}"),
-            other: other.to_string(),
-            reason,
-        })?;
-    }
-    Ok(())
 }
 
 /// Reads the file once to decode it and hash it; the bytes are dropped before any upload.
@@ -395,7 +291,7 @@ fn unsupported(registry: &RegistryName, backend: &'static str) -> Error {
     }
 }
 
-fn unknown_identity(path: &Path, missing: &str) -> Error {
+pub(super) fn unknown_identity(path: &Path, missing: &str) -> Error {
     Error::UnknownPackageIdentity {
         path: path.to_path_buf(),
         missing: missing.to_owned(),

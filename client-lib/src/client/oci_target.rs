@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::{Located, PublishRequest, Published, check_neighbours, semver_tags, sha256};
+use super::publish::check_neighbours;
+use super::{Located, PublishRequest, Published, semver_tags, sha256};
 use crate::cache::{Cache, Digest};
 use crate::error::{Error, Result};
 use crate::oci::{self, OciClient};
