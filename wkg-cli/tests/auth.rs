@@ -233,3 +233,56 @@ async fn docker_config_credentials_are_used() {
         registry.wasm
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_credential_helpers_are_asked() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (authority, registry) = serve().await;
+    let env = Env::with_registry(&authority);
+    let docker = env.dir.path().join("docker");
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    // A helper that answers for exactly this host, and records that it was asked.
+    let asked = env.dir.path().join("helper-asked");
+    let helper = bin.join("docker-credential-fake");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\necho \"$host\" > {asked:?}\n\
+             [ \"$host\" = \"{authority}\" ] || exit 1\n\
+             echo '{{\"ServerURL\":\"{authority}\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{authority}":"fake"}}}}"#),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    ok(env
+        .wkg()
+        .env("DOCKER_CONFIG", &docker)
+        .env("PATH", path)
+        .args(["get", "acme:locked@1.0.0", "-o", "helped.wasm"]))
+    .await;
+    assert_eq!(
+        std::fs::read(env.path("helped.wasm")).unwrap(),
+        registry.wasm
+    );
+    assert_eq!(
+        std::fs::read_to_string(&asked).unwrap().trim(),
+        authority,
+        "the helper was asked for this host"
+    );
+    let requests = registry.token_requests.lock().unwrap().clone();
+    assert_eq!(requests.last().unwrap().1, BASIC);
+}
