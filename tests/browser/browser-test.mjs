@@ -112,6 +112,7 @@ await check('the version page shows the WIT, highlighted, with a working outline
   expect(page.url().endsWith('#wit-greeter-greet'), `outline link, got ${page.url()}`);
   const targeted = await page.locator('#wit-greeter-greet').evaluate((el) => el.matches(':target'));
   expect(targeted, 'the definition is the target');
+  await page.screenshot({ path: `${dirname(args.screenshot)}/version-page.png`, fullPage: true });
   await Promise.all([
     page.waitForURL(/\/packages\/acme\/types$/),
     page.locator('#deps-heading + ul a', { hasText: 'acme:types' }).click(),

@@ -308,6 +308,10 @@ async fn pages_send_safe_headers_and_a_cacheable_stylesheet() {
             .contains("default-src 'none'")
     );
     assert_eq!(headers["cache-control"], "private, no-cache");
+    assert!(
+        headers.get("set-cookie").is_none(),
+        "no cookies without sign-in"
+    );
     let html = response.text().await.expect("body");
     let href = between(&html, r#"<link rel="stylesheet" href=""#, "\"").expect("stylesheet link");
     let css = app.client.get(app.url(href)).send().await.expect("css");

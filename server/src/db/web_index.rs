@@ -36,6 +36,39 @@ impl Db {
             .collect())
     }
 
+    /// Packages per namespace, over every package (for readers who may see
+    /// everything: no rows to filter, so SQL counts).
+    pub async fn namespace_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT namespace, COUNT(DISTINCT name) FROM package_versions \
+             WHERE namespace IS NOT NULL AND name IS NOT NULL AND deleted = 0 \
+             GROUP BY namespace ORDER BY namespace",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// The `limit` packages published most recently, over every package.
+    pub async fn recent_packages(&self, limit: i64) -> Result<Vec<PackageActivity>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT namespace, name, MAX(created_at) AS published FROM package_versions \
+             WHERE namespace IS NOT NULL AND name IS NOT NULL AND deleted = 0 \
+             GROUP BY namespace, name ORDER BY published DESC, namespace, name LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(namespace, name, last_published)| PackageActivity {
+                namespace,
+                name,
+                last_published,
+            })
+            .collect())
+    }
+
     /// Whether `ns:name` has a live version.
     pub async fn package_exists(&self, namespace: &str, name: &str) -> Result<bool> {
         let row: Option<(i64,)> = sqlx::query_as(

@@ -33,34 +33,31 @@ struct Recent {
 }
 
 async fn render(app: &AppState, session: &Session) -> PageResult {
-    let activity = app.db.package_activity().await?;
-    let visible: Vec<PackageActivity> = activity
-        .into_iter()
-        .filter(|p| session.may_see(app, &p.namespace, &p.name))
-        .collect();
-    let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
-    for package in &visible {
-        *namespaces.entry(package.namespace.as_str()).or_default() += 1;
-    }
-    let mut newest: Vec<&PackageActivity> = visible.iter().collect();
-    newest.sort_by(|a, b| {
-        b.last_published
-            .cmp(&a.last_published)
-            .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
-    });
+    let (namespaces, newest) = if session.sign_in {
+        visible_activity(app, session).await?
+    } else {
+        // Auth off: everyone sees everything, so SQL can count and limit.
+        let counts = app.db.namespace_counts().await?;
+        let namespaces = counts
+            .into_iter()
+            .map(|(ns, n)| (ns, usize::try_from(n).unwrap_or(0)))
+            .collect();
+        let limit = i64::try_from(RECENT).unwrap_or(10);
+        (namespaces, app.db.recent_packages(limit).await?)
+    };
     let mut recent = Vec::with_capacity(RECENT);
-    for package in newest.into_iter().take(RECENT) {
+    for package in newest {
         let versions = app
             .db
             .package_versions(&package.namespace, &package.name)
             .await?;
         let shown = headline(&versions);
         recent.push(Recent {
-            namespace: package.namespace.clone(),
-            name: package.name.clone(),
             version: shown.map(|v| v.version.clone()),
             description: shown.and_then(description),
             published: package.last_published,
+            namespace: package.namespace,
+            name: package.name,
         });
     }
     let body = html! {
@@ -75,7 +72,7 @@ async fn render(app: &AppState, session: &Session) -> PageResult {
             p.notice { "You see the packages anyone may pull. "
                 a href="/login" { "Sign in" } " to see the ones shared with you." }
         }
-        @if visible.is_empty() {
+        @if namespaces.is_empty() {
             p.empty { "No packages to show yet. Publish one with "
                 code { "wkg publish" } " and it appears here." }
         } @else {
@@ -99,6 +96,31 @@ async fn render(app: &AppState, session: &Session) -> PageResult {
         }
     };
     Ok(Page::ok("Packages", body))
+}
+
+/// Namespace counts and the newest packages among those the reader may pull.
+async fn visible_activity(
+    app: &AppState,
+    session: &Session,
+) -> PageResult<(BTreeMap<String, usize>, Vec<PackageActivity>)> {
+    let mut visible: Vec<PackageActivity> = app
+        .db
+        .package_activity()
+        .await?
+        .into_iter()
+        .filter(|p| session.may_see(app, &p.namespace, &p.name))
+        .collect();
+    let mut namespaces: BTreeMap<String, usize> = BTreeMap::new();
+    for package in &visible {
+        *namespaces.entry(package.namespace.clone()).or_default() += 1;
+    }
+    visible.sort_by(|a, b| {
+        b.last_published
+            .cmp(&a.last_published)
+            .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+    });
+    visible.truncate(RECENT);
+    Ok((namespaces, visible))
 }
 
 fn recent_list(recent: &[Recent]) -> Markup {

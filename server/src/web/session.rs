@@ -84,12 +84,16 @@ impl Session {
             secure,
             outgoing: Vec::new(),
         };
-        match cookie(headers, &session.name(CSRF)) {
-            Some(token) if is_csrf_token(token) => {
-                session.csrf = token.to_string();
-                session.csrf_from_cookie = true;
+        // Only sign-in and sign-out post forms: with auth off there is no
+        // form to protect and no cookie to set.
+        if session.sign_in {
+            match cookie(headers, &session.name(CSRF)) {
+                Some(token) if is_csrf_token(token) => {
+                    session.csrf = token.to_string();
+                    session.csrf_from_cookie = true;
+                }
+                _ => session.renew_csrf(),
             }
-            _ => session.renew_csrf(),
         }
         let jwt = cookie(headers, &session.name(SESSION)).map(str::to_string);
         let mut auth_headers = HeaderMap::new();

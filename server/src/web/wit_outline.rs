@@ -140,7 +140,27 @@ pub fn outline(tokens: &[Token<'_>]) -> Outline {
         }
     }
     reader.outline.references = references(tokens);
+    link_local_interfaces(&mut reader.outline.sections);
     reader.outline
+}
+
+/// `export greeter;` names an interface of the same document: point the
+/// item at that interface's definition.
+fn link_local_interfaces(sections: &mut [Section]) {
+    let interfaces: Vec<(String, String)> = sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Interface)
+        .map(|s| (s.name.clone(), s.anchor.clone()))
+        .collect();
+    for section in sections.iter_mut() {
+        for item in section.imports.iter_mut().chain(section.exports.iter_mut()) {
+            if item.anchor.is_none()
+                && let Some((_, anchor)) = interfaces.iter().find(|(name, _)| *name == item.name)
+            {
+                item.anchor = Some(anchor.clone());
+            }
+        }
+    }
 }
 
 struct Reader<'t, 'a> {
@@ -351,6 +371,11 @@ mod tests {
         );
         let exports: Vec<&str> = hello.exports.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(exports, ["greeter", "run"]);
+        assert_eq!(
+            hello.exports[0].anchor.as_deref(),
+            Some("wit-greeter"),
+            "a local interface links to its definition"
+        );
         assert_eq!(hello.includes, ["wasi:cli/imports@0.2.0"]);
         // Every anchor is on the token that names the definition.
         for (index, id) in &outline.decorations.anchors {
