@@ -231,6 +231,32 @@ pub fn render(tokens: &[Token<'_>], decorations: &Decorations) -> Markup {
     html! { pre.wit { code { (PreEscaped(out)) } } }
 }
 
+/// A reference to package `namespace:name` at tokens `start..end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub start: usize,
+    pub end: usize,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// `ns:name/...` references to packages: identifier, `:`, identifier, `/`,
+/// with nothing in between (printed WIT writes paths without spaces).
+pub fn references(tokens: &[Token<'_>]) -> Vec<Reference> {
+    let word = |t: &Token<'_>| matches!(t.class, Class::Ident | Class::Keyword | Class::Type);
+    tokens
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| word(&w[0]) && w[1].text == ":" && word(&w[2]) && w[3].text == "/")
+        .map(|(start, w)| Reference {
+            start,
+            end: start + 3,
+            namespace: w[0].text.to_string(),
+            name: w[2].text.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +312,16 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<span class=\"k\">import</span>"), "{html}");
+    }
+
+    #[test]
+    fn package_references_are_found() {
+        let text = "package a:b;\nuse wasi:io/streams@0.2.0.{x};\nimport wasi:cli/stdout@0.2.0;\nfield: my-type,";
+        let found = references(&tokenize(text));
+        let names: Vec<(&str, &str)> = found
+            .iter()
+            .map(|r| (r.namespace.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(names, [("wasi", "io"), ("wasi", "cli")]);
     }
 }

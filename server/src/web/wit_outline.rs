@@ -1,7 +1,8 @@
 //! The shape of a WIT document for the version page: its interfaces and
 //! worlds with their types, functions, imports and exports, each linked to
 //! its definition in the highlighted text; and the other packages it refers
-//! to (`use wasi:io/streams@0.2.0.{..}`, `import wasi:cli/stdout@0.2.0;`).
+//! to (`use wasi:io/streams@0.2.0.{..}`, `import wasi:cli/stdout@0.2.0;`),
+//! found by [`references`].
 //!
 //! Read from the tokens of [`super::wit`] statement by statement (a
 //! statement ends at `;`, `{` or `}`), tracking braces, which is all the
@@ -9,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::wit::{Class, Decorations, Token};
+use super::wit::{Class, Decorations, Reference, Token, references};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionKind {
@@ -37,15 +38,6 @@ pub struct Section {
     pub imports: Vec<Item>,
     pub exports: Vec<Item>,
     pub includes: Vec<String>,
-}
-
-/// A reference to package `namespace:name` at tokens `start..end`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    pub start: usize,
-    pub end: usize,
-    pub namespace: String,
-    pub name: String,
 }
 
 #[derive(Debug, Default)]
@@ -303,23 +295,6 @@ impl Reader<'_, '_> {
     }
 }
 
-/// `ns:name/...` references to packages: identifier, `:`, identifier, `/`,
-/// with nothing in between (printed WIT writes paths without spaces).
-fn references(tokens: &[Token<'_>]) -> Vec<Reference> {
-    let word = |t: &Token<'_>| matches!(t.class, Class::Ident | Class::Keyword | Class::Type);
-    tokens
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| word(&w[0]) && w[1].text == ":" && word(&w[2]) && w[3].text == "/")
-        .map(|(start, w)| Reference {
-            start,
-            end: start + 3,
-            namespace: w[0].text.to_string(),
-            name: w[2].text.to_string(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::wit::tokenize;
@@ -385,17 +360,6 @@ mod tests {
                 tokens[*index]
             );
         }
-    }
-
-    #[test]
-    fn package_references_are_found() {
-        let outline = outline(&tokenize(WIT));
-        let names: Vec<(&str, &str)> = outline
-            .references
-            .iter()
-            .map(|r| (r.namespace.as_str(), r.name.as_str()))
-            .collect();
-        assert_eq!(names, [("wasi", "io"), ("wasi", "cli"), ("wasi", "cli")]);
     }
 
     #[test]
