@@ -119,6 +119,21 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
+    /// Too many failed logins for one user from one client: 429 with
+    /// `Retry-After` (see `auth::throttle`).
+    pub fn throttled(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1).to_string();
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            format!(
+                "too many failed logins for this user from this address; retry in {seconds} s \
+                 with the right credentials"
+            ),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, &seconds)
+    }
+
     /// A failure that is ours, not the client's: logged here, generic outside.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");

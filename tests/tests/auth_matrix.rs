@@ -36,8 +36,10 @@ enum Expect {
     Ok,
     Unauthorized,
     Denied,
+    /// After five failed logins for a user from one address: 429.
+    Throttled,
 }
-use Expect::{Denied, Ok as Allowed, Unauthorized};
+use Expect::{Denied, Ok as Allowed, Throttled, Unauthorized};
 
 async fn perform(app: &TestApp, op: Op, repo: &str, auth: Option<&str>) -> reqwest::Response {
     let (method, path) = match op {
@@ -81,6 +83,10 @@ async fn check(app: &TestApp, who: &str, auth: Option<&str>, repo: &str, expecte
             Denied => {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{cell}");
                 assert_eq!(code, "DENIED", "{cell}");
+            }
+            Throttled => {
+                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{cell}");
+                assert_eq!(code, "TOOMANYREQUESTS", "{cell}");
             }
             Allowed => {
                 let expected = match op {
@@ -227,7 +233,15 @@ async fn every_caller_against_every_operation() {
         "user-wrong-password",
         Some(&basic("dev", "nope")),
         "acme/app",
-        [Unauthorized; 7],
+        [
+            Unauthorized,
+            Unauthorized,
+            Unauthorized,
+            Unauthorized,
+            Unauthorized,
+            Throttled,
+            Throttled,
+        ],
     )
     .await;
     check(

@@ -96,20 +96,18 @@ async fn wrong_credentials_never_downgrade_to_anonymous() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
     }
-    let other_service = client
+    // Whatever `service` says, the token is for this registry only.
+    let other_service: Value = client
         .get(app.url("/v2/token"))
         .query(&[("service", "elsewhere.example")])
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(other_service.status(), StatusCode::BAD_REQUEST);
-    let body: Value = other_service.json().await.unwrap();
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains(&app.authority)
-    );
+    let claims = claims_of(other_service["token"].as_str().unwrap());
+    assert_eq!(claims["aud"], app.authority);
 }
 
 #[tokio::test]
@@ -321,4 +319,34 @@ async fn with_auth_off_the_token_endpoint_grants_what_is_asked() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_close_the_door_for_a_while() {
+    let app = seeded().await;
+    app.add_user("other", Some("other-password")).await;
+    let client = integration_tests::http_client();
+    let attempt = |user: &'static str, password: &'static str| {
+        client
+            .get(app.url("/v2/token"))
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("dev", "guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right password is refused at once, with a time to wait.
+    let refused = attempt("dev", "dev-password").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "TOOMANYREQUESTS");
+    // Other users are not affected.
+    assert_eq!(
+        attempt("other", "other-password").await.unwrap().status(),
+        StatusCode::OK
+    );
 }

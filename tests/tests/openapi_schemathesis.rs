@@ -9,12 +9,23 @@ use reqwest::StatusCode;
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
+const ADMIN_PASSWORD: &str = "schemathesis-admin-password";
+const RUNNER: &str = "st-runner-7q2x9k4m";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn schemathesis_finds_no_failures() {
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
     let data = TempDir::new().unwrap();
-    let gateway = GatewayProcess::start(BIN, data.path(), &[]);
+    // Token mode, so the auth checks (401 without or with bad credentials)
+    // have something to check; every request carries the first admin's.
+    let gateway = GatewayProcess::start(
+        BIN,
+        data.path(),
+        &[
+            ("WKG_GATEWAY_AUTH__MODE", "token"),
+            ("WKG_GATEWAY_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ],
+    );
     let client = http_client();
 
     // Some packages to find, so the package endpoints get past 404.
@@ -37,6 +48,7 @@ async fn schemathesis_finds_no_failures() {
             assert_eq!(
                 client
                     .post(url)
+                    .basic_auth("admin", Some(ADMIN_PASSWORD))
                     .body(blob.to_vec())
                     .send()
                     .await
@@ -55,6 +67,7 @@ async fn schemathesis_finds_no_failures() {
         let put = client
             .put(format!("{}/v2/{repo}/manifests/{version}", gateway.base))
             .header("content-type", fixtures::OCI_MANIFEST)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .body(manifest)
             .send()
             .await
@@ -62,6 +75,32 @@ async fn schemathesis_finds_no_failures() {
         assert_eq!(put.status(), StatusCode::CREATED);
     }
 
+    // schemathesis may rename, re-grant or delete any user it can name, so it
+    // runs as an administrator whose name it will not guess.
+    let admin = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .env("WKG_GATEWAY_DATA_DIR", data.path())
+            .env("WKG_GATEWAY_AUTH__MODE", "token")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "admin {args:?}");
+    };
+    admin(
+        &["user", "add", RUNNER, "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    admin(&["grant", RUNNER, "*", "admin"], "");
     let base = gateway.base.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("schemathesis")
@@ -76,6 +115,8 @@ async fn schemathesis_finds_no_failures() {
                 "20261124",
                 "--max-examples",
                 "150",
+                "--auth",
+                &format!("{RUNNER}:{ADMIN_PASSWORD}"),
             ])
             .env("NO_COLOR", "1")
             .env("SCHEMATHESIS_HOOKS", "")

@@ -6,6 +6,10 @@
 //! docker-style clients use. The token grants what was asked, intersected
 //! with what the caller holds; wrong credentials are a 401, never a quiet
 //! downgrade to anonymous. With auth off it grants whatever is asked.
+//!
+//! The `service` parameter is accepted whatever it says: the token's `aud`
+//! is always this registry's service, so a token asked for another service
+//! is simply useless there.
 
 use std::time::{Duration, SystemTime};
 
@@ -25,7 +29,6 @@ const MAX_FORM: usize = 64 * 1024;
 pub async fn get(State(app): State<AppState>, request: Request) -> ApiResult<Response> {
     let query = request.uri().query().unwrap_or_default().to_string();
     let fields = form_fields(query.as_bytes());
-    check_service(&app, &fields)?;
     let client = crate::client_addr::client_of(&request, &app.config.server.trusted_proxies);
     let caller = app
         .auth
@@ -47,7 +50,6 @@ pub async fn post(State(app): State<AppState>, request: Request) -> ApiResult<Re
             )
         })?;
     let fields = form_fields(&body);
-    check_service(&app, &fields)?;
     let caller = match field(&fields, "grant_type").as_deref() {
         Some("password") => {
             let user = field(&fields, "username").unwrap_or_default();
@@ -129,26 +131,13 @@ fn respond(
 fn credentials_error(error: AuthError) -> ApiError {
     match error {
         AuthError::Database(e) => e.into(),
+        AuthError::Throttled(wait) => ApiError::throttled(wait),
         AuthError::Credentials(message) => ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,
             format!("{message}; check the user name and password or access token"),
         )
         .with_header(header::WWW_AUTHENTICATE, "Basic realm=\"wkg-gateway\""),
-    }
-}
-
-/// A token for another service would be useless here: say so.
-fn check_service(app: &AppState, fields: &[(String, String)]) -> ApiResult<()> {
-    match field(fields, "service") {
-        Some(service) if service != app.auth.service() => Err(ApiError::bad_request(
-            ErrorCode::Denied,
-            format!(
-                "this registry issues tokens for service {:?}, not {service:?}",
-                app.auth.service()
-            ),
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -85,7 +85,7 @@ pub fn validate_user_name(name: &str) -> Result<()> {
 pub async fn add_user(db: &Db, name: &str, password: Option<String>) -> Result<()> {
     validate_user_name(name)?;
     let hash = match password {
-        Some(p) if p.len() < 8 => {
+        Some(p) if p.chars().count() < 8 => {
             return Err(AdminError::Invalid(
                 "the password must have at least 8 characters".into(),
             ));
@@ -193,7 +193,7 @@ pub async fn create_token(
     if db.user(user).await?.is_none() {
         return Err(unknown_user(user));
     }
-    if description.len() > 256 {
+    if description.chars().count() > 256 {
         return Err(AdminError::Invalid(
             "the description is longer than 256 characters".into(),
         ));

@@ -67,6 +67,12 @@ pub async fn enforce(
     {
         Ok(caller) => caller,
         Err(AuthError::Database(e)) => return ApiError::from(e).into_response(),
+        Err(AuthError::Throttled(wait)) => {
+            let refusal = ApiError::throttled(wait).into_response();
+            let detail = format!("{method} {}", request.uri().path());
+            audit(&app, &required, None, client, detail, refusal.status()).await;
+            return refusal;
+        }
         Err(AuthError::Credentials(message)) => {
             let refusal = challenge(&app, &required, message);
             let detail = format!("{method} {}", request.uri().path());

@@ -139,6 +139,9 @@ pub enum AuthError {
     /// Credentials were presented and are wrong, expired or revoked.
     #[error("{0}")]
     Credentials(String),
+    /// Too many failed logins for this user from this client lately.
+    #[error("too many failed logins; retry in {} s", .0.as_secs().max(1))]
+    Throttled(Duration),
     #[error(transparent)]
     Database(#[from] crate::db::Error),
 }
@@ -285,9 +288,8 @@ impl Auth {
         if secret::looks_like_token(password) {
             return self.with_access_token(db, Some(user), password).await;
         }
-        let delay = self.throttle.delay(user, client);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        if let Err(wait) = self.throttle.check(user, client) {
+            return Err(AuthError::Throttled(wait));
         }
         let stored = db.user(user).await?.and_then(|row| row.password_hash);
         let ok = match stored {

@@ -1,10 +1,12 @@
 //! Slows down repeated failed logins per (user, client address).
 //!
 //! The first few failures cost nothing extra (typos happen); after that
-//! each attempt for the same user from the same address waits longer,
-//! doubling up to a cap, until a success or a quiet period resets it. The
-//! state is per process: with several replicas an attacker gets each
-//! replica's allowance, which still bounds guessing to a crawl.
+//! each failure closes the door for that user from that address for a
+//! while, doubling up to a cap, until a success or a quiet period resets
+//! it. Attempts while the door is closed are answered at once with 429 and
+//! `Retry-After`, without checking the password: guessing slows to a crawl,
+//! and no connection is held open sleeping. The state is per process: with
+//! several replicas an attacker gets each replica's allowance.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 const FREE_FAILURES: u32 = 5;
 const BASE_DELAY: Duration = Duration::from_millis(250);
-const MAX_DELAY: Duration = Duration::from_secs(10);
+const MAX_DELAY: Duration = Duration::from_secs(60);
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// Bounds memory under a spray of distinct names.
 const MAX_ENTRIES: usize = 100_000;
@@ -27,15 +29,20 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    /// How long to wait before checking this attempt.
-    pub fn delay(&self, user: &str, client: Option<IpAddr>) -> Duration {
+    /// `Err(wait)` while attempts for this user from this client are
+    /// refused; `Ok` when the password may be checked.
+    pub fn check(&self, user: &str, client: Option<IpAddr>) -> Result<(), Duration> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         match failures.get(&(user.to_string(), client)) {
-            Some(&(count, last)) if count >= FREE_FAILURES && last.elapsed() < FORGET_AFTER => {
+            Some(&(count, last)) if count >= FREE_FAILURES => {
                 let exponent = (count - FREE_FAILURES).min(8);
-                (BASE_DELAY * 2u32.pow(exponent)).min(MAX_DELAY)
+                let closed_for = (BASE_DELAY * 2u32.pow(exponent)).min(MAX_DELAY);
+                match closed_for.checked_sub(last.elapsed()) {
+                    Some(wait) if !wait.is_zero() => Err(wait),
+                    _ => Ok(()),
+                }
             }
-            _ => Duration::ZERO,
+            _ => Ok(()),
         }
     }
 
@@ -65,21 +72,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_failures_are_free_then_delays_grow() {
+    fn first_failures_are_free_then_the_door_closes() {
         let throttle = LoginThrottle::default();
         let ip = Some("10.0.0.1".parse().unwrap());
         for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.delay("bob", ip), Duration::ZERO);
+            assert!(throttle.check("bob", ip).is_ok());
             throttle.failed("bob", ip);
         }
-        let first = throttle.delay("bob", ip);
-        assert!(first >= BASE_DELAY);
+        let first = throttle.check("bob", ip).unwrap_err();
+        assert!(first <= BASE_DELAY && !first.is_zero());
         throttle.failed("bob", ip);
-        assert!(throttle.delay("bob", ip) > first);
+        assert!(throttle.check("bob", ip).unwrap_err() > first);
         // Another address or user is unaffected.
-        assert_eq!(throttle.delay("bob", None), Duration::ZERO);
-        assert_eq!(throttle.delay("alice", ip), Duration::ZERO);
+        assert!(throttle.check("bob", None).is_ok());
+        assert!(throttle.check("alice", ip).is_ok());
         throttle.succeeded("bob", ip);
-        assert_eq!(throttle.delay("bob", ip), Duration::ZERO);
+        assert!(throttle.check("bob", ip).is_ok());
     }
 }

@@ -90,6 +90,13 @@ pub async fn submit(State(app): State<AppState>, mut session: Session, body: Bod
                 "Wrong user name, password or access token. Check them and try again.",
             );
         }
+        Err(AuthError::Throttled(wait)) => {
+            let message = format!(
+                "Too many failed sign-ins for this user. Wait {} seconds and try again.",
+                wait.as_secs().max(1)
+            );
+            return refused(&session, &message);
+        }
         Err(AuthError::Database(error)) => return respond(&app, &session, Err(error.into())),
     };
     // The session cookie carries the user's pull grants; an access token

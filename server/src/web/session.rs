@@ -105,7 +105,7 @@ impl Session {
         }
         session.caller = match app.auth.authenticate(&app.db, &auth_headers, client).await {
             Ok(caller) => caller,
-            Err(AuthError::Credentials(_)) => {
+            Err(AuthError::Credentials(_) | AuthError::Throttled(_)) => {
                 session.end();
                 app.auth
                     .authenticate(&app.db, &HeaderMap::new(), client)

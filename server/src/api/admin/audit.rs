@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
 
 #[derive(Deserialize)]
@@ -21,7 +21,13 @@ pub async fn list(
     State(app): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!("limit must be between 1 and 1000, not {limit}"),
+        ));
+    }
     let entries = app.db.audit_entries(query.before, limit).await?;
     let next_before = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
