@@ -119,13 +119,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
-    /// Too many failed logins for one user from one client: 429 with
-    /// `Retry-After` (see `auth::throttle`).
+    /// Too many failed logins for one user from one client (see
+    /// `auth::throttle`): authentication did not happen, so 401, with
+    /// `Retry-After` saying when to try again.
     pub fn throttled(wait: std::time::Duration) -> Self {
         let seconds = wait.as_secs().max(1).to_string();
         Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::TooManyRequests,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
             format!(
                 "too many failed logins for this user from this address; retry in {seconds} s \
                  with the right credentials"

@@ -36,7 +36,8 @@ enum Expect {
     Ok,
     Unauthorized,
     Denied,
-    /// After five failed logins for a user from one address: 429.
+    /// After five failed logins for a user from one address: 401 saying so,
+    /// without checking the password.
     Throttled,
 }
 use Expect::{Denied, Ok as Allowed, Throttled, Unauthorized};
@@ -85,8 +86,15 @@ async fn check(app: &TestApp, who: &str, auth: Option<&str>, repo: &str, expecte
                 assert_eq!(code, "DENIED", "{cell}");
             }
             Throttled => {
-                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{cell}");
-                assert_eq!(code, "TOOMANYREQUESTS", "{cell}");
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{cell}");
+                assert_eq!(code, "UNAUTHORIZED", "{cell}");
+                assert!(
+                    body["errors"][0]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("too many failed logins"),
+                    "{cell}"
+                );
             }
             Allowed => {
                 let expected = match op {

@@ -68,7 +68,12 @@ pub async fn enforce(
         Ok(caller) => caller,
         Err(AuthError::Database(e)) => return ApiError::from(e).into_response(),
         Err(AuthError::Throttled(wait)) => {
-            let refusal = ApiError::throttled(wait).into_response();
+            let refusal = ApiError::throttled(wait)
+                .with_header(
+                    header::WWW_AUTHENTICATE,
+                    &app.auth.challenge(required.scope().as_deref(), false),
+                )
+                .into_response();
             let detail = format!("{method} {}", request.uri().path());
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return refusal;

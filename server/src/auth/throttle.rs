@@ -3,7 +3,7 @@
 //! The first few failures cost nothing extra (typos happen); after that
 //! each failure closes the door for that user from that address for a
 //! while, doubling up to a cap, until a success or a quiet period resets
-//! it. Attempts while the door is closed are answered at once with 429 and
+//! it. Attempts while the door is closed are answered at once with 401 and
 //! `Retry-After`, without checking the password: guessing slows to a crawl,
 //! and no connection is held open sleeping. The state is per process: with
 //! several replicas an attacker gets each replica's allowance.

@@ -28,6 +28,12 @@ pub async fn list(
             format!("limit must be between 1 and 1000, not {limit}"),
         ));
     }
+    if query.before.is_some_and(|before| before < 1) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            "before must be an entry id (1 or more)",
+        ));
+    }
     let entries = app.db.audit_entries(query.before, limit).await?;
     let next_before = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
