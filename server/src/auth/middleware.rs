@@ -76,13 +76,13 @@ pub async fn enforce(
                 .into_response();
             let detail = format!("{method} {}", request.uri().path());
             audit(&app, &required, None, client, detail, refusal.status()).await;
-            return refusal;
+            return drain_then(request, refusal).await;
         }
         Err(AuthError::Credentials(message)) => {
             let refusal = challenge(&app, &required, message);
             let detail = format!("{method} {}", request.uri().path());
             audit(&app, &required, None, client, detail, refusal.status()).await;
-            return refusal;
+            return drain_then(request, refusal).await;
         }
     };
     if let Err(refusal) = authorize(&app, &caller, &required).await {
@@ -96,7 +96,7 @@ pub async fn enforce(
             refusal.status(),
         )
         .await;
-        return refusal;
+        return drain_then(request, refusal).await;
     }
     let uri_path = request.uri().path().to_string();
     request.extensions_mut().insert(caller.clone());
@@ -118,6 +118,25 @@ pub async fn enforce(
         .await;
     }
     response
+}
+
+/// Reads a small unread request body before answering a refusal, so the
+/// client's keep-alive connection stays usable (a connection left with an
+/// unread body is closed, which clients may only notice on their next
+/// request). Large or slow bodies are not waited for.
+async fn drain_then(request: Request, refusal: Response) -> Response {
+    const SMALL: u64 = 64 * 1024;
+    let small = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|len| len > 0 && len <= SMALL);
+    if small {
+        let body = axum::body::to_bytes(request.into_body(), SMALL as usize);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), body).await;
+    }
+    refusal
 }
 
 /// Checks an authenticated caller against what the route needs.
