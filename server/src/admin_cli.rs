@@ -140,7 +140,7 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
             scopes,
             description,
         }) => {
-            let ttl = ttl.as_deref().map(parse_ttl).transpose()?;
+            let ttl = ttl.as_deref().map(admin::parse_ttl).transpose()?;
             let scopes = admin::parse_scopes(&scopes)?;
             let created = admin::create_token(db, &name, &description, ttl, &scopes).await?;
             eprintln!(
@@ -186,17 +186,6 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         }
     }
     Ok(())
-}
-
-fn parse_ttl(text: &str) -> Result<Duration, AdminError> {
-    humantime::parse_duration(text)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            AdminError::Invalid(format!(
-                "--ttl {text:?} is not a positive duration like 30d or 12h"
-            ))
-        })
 }
 
 fn format_millis(millis: i64) -> String {

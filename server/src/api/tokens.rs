@@ -71,15 +71,7 @@ pub async fn create(
     }
     let ttl = match token.ttl.as_deref() {
         None => DEFAULT_TTL,
-        Some(text) => humantime::parse_duration(text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    ErrorCode::InvalidParameter,
-                    format!("ttl {text:?} is not a positive duration like \"30d\""),
-                )
-            })?,
+        Some(text) => admin::parse_ttl(text)?,
     };
     let scopes = admin::parse_scopes(&token.scopes)?;
     let created =

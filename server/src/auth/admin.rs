@@ -163,6 +163,18 @@ pub async fn revoke_grant(db: &Db, user: &str, pattern: &str) -> Result<()> {
     }
 }
 
+/// A token lifetime like `30d` or `12h` (positive).
+pub fn parse_ttl(text: &str) -> Result<Duration> {
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "ttl {text:?} is not a positive duration like \"30d\" or \"12h\""
+            ))
+        })
+}
+
 /// Parses `PATTERN=ACTIONS` token scopes.
 pub fn parse_scopes(scopes: &[String]) -> Result<Vec<Rule>> {
     scopes

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, StringOr, duration};
+use super::{ConfigError, StringOr, duration, list};
 use crate::auth::pattern::RepoPattern;
 
 /// Whether requests are checked.
@@ -69,20 +69,6 @@ pub(super) struct RawAuth {
     signing_key_file: Option<String>,
     previous_signing_key_files: Option<StringOr<Vec<String>>>,
     anonymous_pull: Option<StringOr<Vec<String>>>,
-}
-
-/// A TOML list, or comma-separated text from the environment.
-fn list(value: Option<StringOr<Vec<String>>>) -> Vec<String> {
-    match value {
-        None => Vec::new(),
-        Some(StringOr::Value(list)) => list,
-        Some(StringOr::Text(text)) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect(),
-    }
 }
 
 impl RawAuth {

@@ -405,22 +405,13 @@ impl Config {
         let server = ServerConfig {
             shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
             // A TOML list, or comma-separated text from the environment.
-            trusted_proxies: match raw.server.trusted_proxies {
-                None => Vec::new(),
-                Some(StringOr::Value(list)) => list,
-                Some(StringOr::Text(text)) => text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(String::from)
-                    .collect(),
-            }
-            .iter()
-            .map(|net| {
-                net.parse()
-                    .map_err(|e| ConfigError::key("server.trusted_proxies", e))
-            })
-            .collect::<Result<_, _>>()?,
+            trusted_proxies: list(raw.server.trusted_proxies)
+                .iter()
+                .map(|net| {
+                    net.parse()
+                        .map_err(|e| ConfigError::key("server.trusted_proxies", e))
+                })
+                .collect::<Result<_, _>>()?,
             request_timeout: match raw.server.request_timeout.as_deref().map(str::trim) {
                 Some("off") => None,
                 other => Some(duration(
@@ -655,6 +646,20 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// Copies `WKG_GATEWAY_*` variables into the config table. Values stay text;
 /// typed fields parse them, so errors still name the key.
+/// A TOML list, or comma-separated text from the environment.
+fn list(value: Option<StringOr<Vec<String>>>) -> Vec<String> {
+    match value {
+        None => Vec::new(),
+        Some(StringOr::Value(list)) => list,
+        Some(StringOr::Text(text)) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
+    }
+}
+
 /// `WKG_GATEWAY_*` variables that are not config keys.
 const NOT_SETTINGS: [&str; 1] = ["BOOTSTRAP_ADMIN_PASSWORD"];
 

@@ -1,7 +1,5 @@
 //! `/api/v1/admin/tokens[/{id}]`: personal and robot access tokens.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::admin;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 #[derive(Deserialize)]
@@ -43,7 +41,7 @@ pub async fn create(
     State(app): State<AppState>,
     ApiJson(token): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<admin::CreatedToken>)> {
-    let ttl = token.ttl.as_deref().map(parse_ttl).transpose()?;
+    let ttl = token.ttl.as_deref().map(admin::parse_ttl).transpose()?;
     let scopes = admin::parse_scopes(&token.scopes)?;
     let created =
         admin::create_token(&app.db, &token.user, &token.description, ttl, &scopes).await?;
@@ -56,16 +54,4 @@ pub async fn revoke(
 ) -> ApiResult<StatusCode> {
     admin::revoke_token(&app.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn parse_ttl(text: &str) -> ApiResult<Duration> {
-    humantime::parse_duration(text)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                ErrorCode::InvalidParameter,
-                format!("ttl {text:?} is not a positive duration like \"30d\" or \"12h\""),
-            )
-        })
 }
