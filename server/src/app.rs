@@ -26,6 +26,8 @@ pub struct App {
     pub rate_limiter: Option<crate::rate_limit::RateLimiter>,
     /// Token keys, settings and login throttling.
     pub auth: crate::auth::Auth,
+    /// The pull-through cache of `[[upstream]]` registries.
+    pub proxy: crate::proxy::Proxy,
 }
 
 pub type AppState = Arc<App>;
@@ -82,7 +84,9 @@ impl App {
             .server
             .rate_limit
             .map(crate::rate_limit::RateLimiter::new);
+        let proxy = crate::proxy::Proxy::new(&config);
         Ok(Arc::new(App {
+            proxy,
             config,
             public_url,
             db,

@@ -43,6 +43,9 @@ pub enum ErrorCode {
     AlreadyExists,
     /// Only ever sent with a 5xx status.
     InternalError,
+    /// The upstream registry of a proxied namespace failed, and nothing
+    /// cached could answer (502, 503 or 504).
+    UpstreamUnavailable,
 }
 
 impl ErrorCode {
@@ -69,6 +72,7 @@ impl ErrorCode {
             ErrorCode::ResourceUnknown => "RESOURCE_UNKNOWN",
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
         }
     }
 }
@@ -109,6 +113,11 @@ impl ApiError {
             self.0.headers.insert(name, value);
         }
         self
+    }
+
+    /// The message the client will read.
+    pub fn message(&self) -> &str {
+        &self.0.message
     }
 
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -237,6 +246,34 @@ impl From<crate::storage::Error> for ApiError {
             ),
             crate::storage::Error::Backend(_) => ApiError::unavailable("storage", error),
         }
+    }
+}
+
+impl From<crate::proxy::Error> for ApiError {
+    fn from(error: crate::proxy::Error) -> Self {
+        use crate::proxy::Error;
+        let upstream = match &error {
+            Error::Unreachable { upstream, .. }
+            | Error::Timeout { upstream, .. }
+            | Error::Resting { upstream, .. }
+            | Error::Refused { upstream, .. }
+            | Error::Failed { upstream, .. }
+            | Error::Corrupt { upstream, .. }
+            | Error::BrokenOff { upstream, .. } => upstream.clone(),
+            Error::Local(message) => return ApiError::internal(message),
+        };
+        let status = match &error {
+            Error::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Error::Resting { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        let mut api = ApiError::new(status, ErrorCode::UpstreamUnavailable, error.to_string())
+            .with_detail(json!({ "upstream": upstream }));
+        if let Error::Resting { retry_in, .. } = &error {
+            let seconds = retry_in.as_secs().max(1).to_string();
+            api = api.with_header(axum::http::header::RETRY_AFTER, &seconds);
+        }
+        api
     }
 }
 

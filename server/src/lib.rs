@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod names;
 pub mod packages;
+pub mod proxy;
 pub mod rate_limit;
 pub mod registry;
 pub mod request_timeout;

@@ -30,6 +30,31 @@ pub struct BackendLabels {
     pub backend: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamRequestLabels {
+    /// The `[[upstream]]` entry's name (its registry).
+    pub upstream: String,
+    /// `manifest`, `tag`, `tags` or `blob`.
+    pub operation: String,
+    /// `ok`, `not_found` or `error`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamCacheLabels {
+    pub upstream: String,
+    /// `manifest` or `blob`.
+    pub kind: String,
+    /// `hit` (served from the cache without asking), `miss` (fetched),
+    /// `stale` (served from the cache because the upstream failed).
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    pub upstream: String,
+}
+
 /// Every metric the gateway exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -40,6 +65,10 @@ pub struct Metrics {
     pub bytes_sent: Counter<u64, AtomicU64>,
     pub uploads_in_progress: Gauge,
     pub backend_errors: Family<BackendLabels, Counter>,
+    pub upstream_requests: Family<UpstreamRequestLabels, Counter>,
+    pub upstream_cache: Family<UpstreamCacheLabels, Counter>,
+    pub upstream_fetched_bytes: Family<UpstreamLabels, Counter>,
+    pub upstream_version_conflicts: Family<UpstreamLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -52,7 +81,31 @@ impl Default for Metrics {
         let bytes_sent = Counter::<u64, AtomicU64>::default();
         let uploads_in_progress = Gauge::default();
         let backend_errors = Family::<BackendLabels, Counter>::default();
+        let upstream_requests = Family::<UpstreamRequestLabels, Counter>::default();
+        let upstream_cache = Family::<UpstreamCacheLabels, Counter>::default();
+        let upstream_fetched_bytes = Family::<UpstreamLabels, Counter>::default();
+        let upstream_version_conflicts = Family::<UpstreamLabels, Counter>::default();
         let mut registry = Registry::with_prefix("wkg_gateway");
+        registry.register(
+            "upstream_requests",
+            "Requests the pull-through proxy sent to upstream registries",
+            upstream_requests.clone(),
+        );
+        registry.register(
+            "upstream_cache",
+            "Proxied manifest and blob lookups by cache result",
+            upstream_cache.clone(),
+        );
+        registry.register(
+            "upstream_fetched_bytes",
+            "Blob bytes downloaded from upstream registries",
+            upstream_fetched_bytes.clone(),
+        );
+        registry.register(
+            "upstream_version_conflicts",
+            "Cached package versions an upstream re-pointed to other content (ignored)",
+            upstream_version_conflicts.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -91,6 +144,10 @@ impl Default for Metrics {
             bytes_sent,
             uploads_in_progress,
             backend_errors,
+            upstream_requests,
+            upstream_cache,
+            upstream_fetched_bytes,
+            upstream_version_conflicts,
         }
     }
 }
@@ -102,6 +159,17 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// Counts a proxied lookup: `kind` `manifest`/`blob`, `result` `hit`/`miss`/`stale`.
+    pub fn upstream_cache(&self, upstream: &str, kind: &str, result: &str) {
+        self.upstream_cache
+            .get_or_create(&UpstreamCacheLabels {
+                upstream: upstream.to_string(),
+                kind: kind.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     pub fn backend_error(&self, backend: &str) {

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod postgres;
 pub mod process;
 pub mod storage;
+pub mod upstream;
 
 use std::sync::Once;
 

@@ -8,6 +8,7 @@
 pub mod auth;
 mod pull;
 mod push;
+mod raw;
 mod retry;
 
 use oci_client::client::{
@@ -23,6 +24,7 @@ use crate::progress::SharedReporter;
 pub use auth::{CredentialSources, Credentials};
 pub use oci_client::Reference;
 pub use push::wasm_manifest;
+pub use raw::{RawBlob, RawManifest};
 
 /// Manifest media type of every Wasm package.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -69,6 +71,8 @@ pub struct OciClient {
     /// Repositories already authenticated for push: `oci-client` keeps (and renews) the
     /// token, so one exchange per repository is enough.
     pushed_to: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Attempts per request of the raw (proxy) operations; see [`OciClient::with_attempts`].
+    attempts: u32,
 }
 
 impl OciClient {
@@ -109,7 +113,15 @@ impl OciClient {
             registry: registry.to_owned(),
             reporter,
             pushed_to: std::sync::Mutex::default(),
+            attempts: 3,
         }
+    }
+
+    /// How many times the raw operations ([`OciClient::manifest_raw`] and friends) try a
+    /// request that failed transiently; at least one.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
     }
 
     /// The registry host this client talks to.
@@ -167,6 +179,7 @@ pub(crate) fn is_not_found(err: &OciDistributionError) -> bool {
                         e.code,
                         OciErrorCode::NameUnknown
                             | OciErrorCode::ManifestUnknown
+                            | OciErrorCode::BlobUnknown
                             | OciErrorCode::NotFound
                     )
                 })

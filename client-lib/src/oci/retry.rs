@@ -22,6 +22,21 @@ const FIRST_DELAY: Duration = Duration::from_millis(250);
 pub(crate) async fn with_retries<T, F, Fut>(
     reporter: &dyn Reporter,
     what: &str,
+    op: F,
+) -> Result<T, OciDistributionError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, OciDistributionError>>,
+{
+    with_attempts(ATTEMPTS, reporter, what, op).await
+}
+
+/// [`with_retries`] with an explicit number of attempts (a proxy that has a cached answer
+/// to fall back on wants fewer).
+pub(crate) async fn with_attempts<T, F, Fut>(
+    attempts: u32,
+    reporter: &dyn Reporter,
+    what: &str,
     mut op: F,
 ) -> Result<T, OciDistributionError>
 where
@@ -32,9 +47,9 @@ where
     let mut attempt = 1;
     loop {
         match op().await {
-            Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
+            Err(err) if attempt < attempts && is_transient(&err) => {
                 reporter.warn(&format!(
-                    "{what} failed ({err}); retrying in {} ms (attempt {} of {ATTEMPTS})",
+                    "{what} failed ({err}); retrying in {} ms (attempt {} of {attempts})",
                     delay.as_millis(),
                     attempt + 1
                 ));

@@ -28,8 +28,10 @@ impl ConfigError {
 }
 
 mod auth;
+mod upstream;
 
 pub use auth::{AuthConfig, AuthMode};
+pub use upstream::{UpstreamAuth, UpstreamConfig, UpstreamSource};
 
 /// The validated configuration the gateway runs with.
 #[derive(Debug, Clone)]
@@ -50,6 +52,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Serve https with this certificate and key (PEM files).
     pub tls: Option<TlsConfig>,
+    /// Registries proxied as a pull-through cache, in order of precedence.
+    pub upstreams: Vec<UpstreamConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +193,8 @@ struct RawConfig {
     #[serde(default)]
     auth: auth::RawAuth,
     tls: Option<RawTls>,
+    #[serde(default)]
+    upstream: Vec<upstream::RawUpstream>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -513,6 +519,7 @@ impl Config {
             log_format,
             auth,
             tls,
+            upstreams: upstream::parse(raw.upstream)?,
         })
     }
 }

@@ -16,6 +16,7 @@ mod packages;
 mod repositories;
 mod tags;
 mod uploads;
+mod upstream_tags;
 mod users;
 mod web_index;
 
@@ -32,6 +33,7 @@ pub use manifests::{ManifestRecord, NewManifest, Referrer};
 pub use package_index::IndexedVersion;
 pub use packages::{VersionClaim, VersionConflict, VersionContent};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
+pub use upstream_tags::UpstreamTag;
 pub use users::{GrantRow, UserRow};
 pub use web_index::PackageActivity;
 

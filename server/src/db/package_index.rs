@@ -25,10 +25,16 @@ pub struct IndexedVersion {
     pub imports: Option<String>,
     pub exports: Option<String>,
     pub created_at: i64,
+    /// The upstream registry the version was cached from (pull-through
+    /// proxy); `None` for versions published here.
+    pub upstream: Option<String>,
 }
 
+/// Selected from `package_versions` (unaliased: the upstream subquery names it).
 const COLUMNS: &str = "repository, namespace, name, version, layer_digest, manifest_digest, yanked, \
-     kind, size, annotations, metadata, wit_package, worlds, interfaces, imports, exports, created_at";
+     kind, size, annotations, metadata, wit_package, worlds, interfaces, imports, exports, created_at, \
+     (SELECT u.upstream FROM upstream_tags u WHERE u.repository = package_versions.repository \
+      AND u.name = package_versions.version) AS upstream";
 
 impl<'r> sqlx::FromRow<'r, AnyRow> for IndexedVersion {
     fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
@@ -50,6 +56,7 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for IndexedVersion {
             imports: row.try_get("imports")?,
             exports: row.try_get("exports")?,
             created_at: row.try_get("created_at")?,
+            upstream: row.try_get("upstream")?,
         })
     }
 }

@@ -33,6 +33,11 @@ impl Db {
             .await?;
         if deleted.rows_affected() > 0 {
             tombstone_tag(&mut tx, repository, tag).await?;
+            sqlx::query("DELETE FROM upstream_tags WHERE repository = $1 AND name = $2")
+                .bind(repository)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)

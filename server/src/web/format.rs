@@ -69,17 +69,21 @@ pub fn is_prerelease(version: &str) -> bool {
     semver::Version::parse(version).is_ok_and(|v| !v.pre.is_empty())
 }
 
-/// Where a version's content comes from. Everything is published to this
-/// registry today; the pull-through proxy will mark the versions it cached
-/// from an upstream, and pages already show the difference.
+/// Where a version's content comes from: published to this registry, or
+/// cached by the pull-through proxy from an upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Local,
     Upstream { registry: String },
 }
 
-pub fn origin(_version: &IndexedVersion) -> Origin {
-    Origin::Local
+pub fn origin(version: &IndexedVersion) -> Origin {
+    match &version.upstream {
+        Some(registry) => Origin::Upstream {
+            registry: registry.clone(),
+        },
+        None => Origin::Local,
+    }
 }
 
 impl Origin {

@@ -273,6 +273,7 @@ mod tests {
             imports: None,
             exports: None,
             created_at: 0,
+            upstream: None,
         }
     }
 

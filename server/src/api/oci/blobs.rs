@@ -7,31 +7,82 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
 use super::{DOCKER_CONTENT_DIGEST, digest, repo, set};
 use crate::app::AppState;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
+use crate::metrics::global;
 use crate::names::RepoName;
+use crate::proxy::Upstream;
+use crate::proxy::flight::BlobFetch;
 use crate::storage::StorageKey;
+
+/// Where a requested blob is.
+enum Located {
+    /// In the local store, with its size.
+    Here(u64),
+    /// Not cached, in a proxied namespace: ask its upstream.
+    Upstream(Arc<Upstream>),
+}
 
 async fn locate(
     app: &AppState,
     name: &str,
     digest_text: &str,
-) -> ApiResult<(RepoName, Digest, u64)> {
+) -> ApiResult<(RepoName, Digest, Located)> {
     let repo = repo(name)?;
     let digest = digest(digest_text)?;
-    match app
+    if let Some(size) = app
         .db
         .blob_size_in(repo.as_str(), &digest.to_string())
         .await?
     {
-        Some(size) => Ok((repo, digest, size)),
-        None => Err(ApiError::not_found(
-            ErrorCode::BlobUnknown,
-            format!("blob {digest} is not in repository {repo}"),
-        )),
+        return Ok((repo, digest, Located::Here(size)));
+    }
+    match app.proxy.upstream_for(repo.as_str()) {
+        Some(upstream) => Ok((repo, digest, Located::Upstream(Arc::clone(upstream)))),
+        None => Err(unknown(&repo, &digest, None)),
+    }
+}
+
+fn unknown(repo: &RepoName, digest: &Digest, upstream: Option<&Upstream>) -> ApiError {
+    let message = match upstream {
+        None => format!("blob {digest} is not in repository {repo}"),
+        Some(upstream) => format!(
+            "blob {digest} is neither cached in repository {repo} nor at upstream registry {}",
+            upstream.name()
+        ),
+    };
+    ApiError::not_found(ErrorCode::BlobUnknown, message)
+}
+
+/// Size of a blob, fetching it from the upstream first when it is not cached.
+async fn size_here(
+    app: &AppState,
+    repo: &RepoName,
+    digest: &Digest,
+    located: Located,
+) -> ApiResult<u64> {
+    match located {
+        Located::Here(size) => Ok(size),
+        Located::Upstream(upstream) => {
+            let stored = app
+                .proxy
+                .flights
+                .fetch_to_store(app, &upstream, repo.as_str(), digest)
+                .await?;
+            let size = if stored {
+                app.db
+                    .blob_size_in(repo.as_str(), &digest.to_string())
+                    .await?
+            } else {
+                None
+            };
+            size.ok_or_else(|| unknown(repo, digest, Some(&upstream)))
+        }
     }
 }
 
@@ -58,7 +109,24 @@ pub async fn head(
     State(app): State<AppState>,
     ApiPath((name, digest)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let (_, digest, size) = locate(&app, &name, &digest).await?;
+    let (repo, digest, located) = locate(&app, &name, &digest).await?;
+    if let Located::Upstream(upstream) = &located {
+        global().upstream_cache(upstream.name(), "blob", "miss");
+        let fetch = app
+            .proxy
+            .flights
+            .fetch(&app, upstream, repo.as_str(), &digest)
+            .await?;
+        match fetch {
+            BlobFetch::Streaming {
+                length: Some(length),
+                ..
+            } => return Ok((StatusCode::OK, blob_headers(&digest, length)).into_response()),
+            BlobFetch::Missing => return Err(unknown(&repo, &digest, Some(upstream))),
+            BlobFetch::Streaming { length: None, .. } | BlobFetch::Local => {}
+        }
+    }
+    let size = size_here(&app, &repo, &digest, located).await?;
     Ok((StatusCode::OK, blob_headers(&digest, size)).into_response())
 }
 
@@ -67,7 +135,35 @@ pub async fn get(
     ApiPath((name, digest)): ApiPath<(String, String)>,
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (_, digest, size) = locate(&app, &name, &digest).await?;
+    let (repo, digest, located) = locate(&app, &name, &digest).await?;
+    if let Located::Upstream(upstream) = &located {
+        global().upstream_cache(upstream.name(), "blob", "miss");
+    } else if let Some(upstream) = app.proxy.upstream_for(repo.as_str()) {
+        global().upstream_cache(upstream.name(), "blob", "hit");
+    }
+    // A whole uncached blob streams to the client as it arrives from the
+    // upstream; a range of one is served once it is cached.
+    if let Located::Upstream(upstream) = &located
+        && !request_headers.contains_key(header::RANGE)
+    {
+        let fetch = app
+            .proxy
+            .flights
+            .fetch(&app, upstream, repo.as_str(), &digest)
+            .await?;
+        match fetch {
+            BlobFetch::Streaming { length, body } => {
+                let mut headers = blob_headers(&digest, length.unwrap_or_default());
+                if length.is_none() {
+                    headers.remove(header::CONTENT_LENGTH);
+                }
+                return Ok((StatusCode::OK, headers, Body::from_stream(body)).into_response());
+            }
+            BlobFetch::Missing => return Err(unknown(&repo, &digest, Some(upstream))),
+            BlobFetch::Local => {}
+        }
+    }
+    let size = size_here(&app, &repo, &digest, located).await?;
     if app.config.storage.redirect_blob_downloads
         && let Some(url) = app.storage.presigned_get(StorageKey::Blob(&digest)).await?
     {

@@ -54,22 +54,51 @@ fn manifest_headers(record: &ManifestRecord) -> HeaderMap {
     headers
 }
 
+/// The manifest to serve and its headers: from the local store, or for a
+/// proxied namespace through the upstream cache (with a `Warning` header
+/// when a cached tag could not be re-checked).
+async fn lookup(
+    app: &AppState,
+    name: &str,
+    reference: &str,
+) -> ApiResult<(ManifestRecord, HeaderMap)> {
+    let repo = repo(name)?;
+    let reference = Reference::parse(reference)?;
+    let Some(upstream) = app.proxy.upstream_for(repo.as_str()) else {
+        let record = resolve(app, &repo, &reference).await?;
+        let headers = manifest_headers(&record);
+        return Ok((record, headers));
+    };
+    let Some(served) = crate::proxy::manifests::resolve(app, upstream, &repo, &reference).await?
+    else {
+        return Err(ApiError::not_found(
+            ErrorCode::ManifestUnknown,
+            format!(
+                "manifest {reference} is neither cached in repository {repo} nor at upstream                  registry {}",
+                upstream.name()
+            ),
+        ));
+    };
+    let mut headers = manifest_headers(&served.record);
+    if let Some(warning) = &served.stale {
+        set(&mut headers, header::WARNING, warning);
+    }
+    Ok((served.record, headers))
+}
+
 pub async fn head(
     State(app): State<AppState>,
     ApiPath((name, reference)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let repo = repo(&name)?;
-    let record = resolve(&app, &repo, &Reference::parse(&reference)?).await?;
-    Ok((StatusCode::OK, manifest_headers(&record)).into_response())
+    let (_, headers) = lookup(&app, &name, &reference).await?;
+    Ok((StatusCode::OK, headers).into_response())
 }
 
 pub async fn get(
     State(app): State<AppState>,
     ApiPath((name, reference)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let repo = repo(&name)?;
-    let record = resolve(&app, &repo, &Reference::parse(&reference)?).await?;
-    let headers = manifest_headers(&record);
+    let (record, headers) = lookup(&app, &name, &reference).await?;
     Ok((StatusCode::OK, headers, record.content).into_response())
 }
 
@@ -81,6 +110,7 @@ pub async fn put(
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
     let reference = Reference::parse(&reference)?;
+    app.proxy.check_push(&repo)?;
     let content = read_limited(&request_headers, body).await?;
     let digest = match &reference {
         Reference::Digest(expected) => {

@@ -62,6 +62,7 @@ pub async fn start(
     body: Body,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
+    app.proxy.check_push(&repo)?;
     // Mounting reads from `from`: only for callers who may pull it there.
     let caller = crate::auth::middleware::caller_of(&extensions);
     let from = query

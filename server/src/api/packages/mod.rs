@@ -104,6 +104,7 @@ pub fn summary(version: &IndexedVersion) -> Value {
         "layerDigest": version.layer_digest,
         "manifestDigest": version.manifest_digest,
         "description": description(version),
+        "upstream": version.upstream,
     })
 }
 

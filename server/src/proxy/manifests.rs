@@ -1,0 +1,294 @@
+//! Manifests of proxied repositories: looked up locally, fetched from the
+//! upstream when missing, re-checked by tag once `tag_ttl` has passed.
+
+use std::sync::Arc;
+
+use wkg_client::oci::RawManifest;
+
+use super::{Error, Upstream};
+use crate::app::AppState;
+use crate::db::{ManifestRecord, NewManifest, VersionClaim};
+use crate::digest::Digest;
+use crate::error::ApiResult;
+use crate::metrics::{UpstreamLabels, global};
+use crate::names::{Reference, RepoName};
+use crate::packages::WASM_CONFIG;
+use crate::registry::manifests::{MAX_MANIFEST_BYTES, ManifestFacts, inspect};
+
+/// A manifest to serve, and why it may be out of date.
+#[derive(Debug)]
+pub struct Served {
+    pub record: ManifestRecord,
+    /// Set when the upstream could not be asked and the cached tag is served
+    /// anyway: the text of a `Warning` header.
+    pub stale: Option<String>,
+}
+
+impl Served {
+    fn fresh(record: ManifestRecord) -> Self {
+        Self {
+            record,
+            stale: None,
+        }
+    }
+}
+
+/// Resolves `reference` in a proxied repository; `None` when neither the
+/// cache nor the upstream has it.
+pub async fn resolve(
+    app: &AppState,
+    upstream: &Arc<Upstream>,
+    repo: &RepoName,
+    reference: &Reference,
+) -> ApiResult<Option<Served>> {
+    let metrics = global();
+    match reference {
+        Reference::Digest(digest) => {
+            let digest = digest.to_string();
+            if let Some(record) = app.db.get_manifest(repo.as_str(), &digest).await? {
+                metrics.upstream_cache(upstream.name(), "manifest", "hit");
+                return Ok(Some(Served::fresh(record)));
+            }
+            metrics.upstream_cache(upstream.name(), "manifest", "miss");
+            match upstream.manifest(repo.as_str(), &digest).await? {
+                None => Ok(None),
+                Some(raw) => Ok(Some(Served::fresh(
+                    ingest(app, upstream, repo, None, raw).await?,
+                ))),
+            }
+        }
+        Reference::Tag(tag) => resolve_tag(app, upstream, repo, tag.as_str()).await,
+    }
+}
+
+async fn resolve_tag(
+    app: &AppState,
+    upstream: &Arc<Upstream>,
+    repo: &RepoName,
+    tag: &str,
+) -> ApiResult<Option<Served>> {
+    let metrics = global();
+    let cached = app.db.get_tagged_manifest(repo.as_str(), tag).await?;
+    if let Some(record) = &cached {
+        let Some(check) = app.db.upstream_tag(repo.as_str(), tag).await? else {
+            // Pushed here (allow_push): the gateway's own, never re-checked.
+            return Ok(Some(Served::fresh(record.clone())));
+        };
+        let age_ms = crate::db::now_millis().saturating_sub(check.checked_at);
+        if u128::try_from(age_ms).unwrap_or(0) < upstream.config.tag_ttl.as_millis() {
+            metrics.upstream_cache(upstream.name(), "manifest", "hit");
+            return Ok(Some(Served::fresh(record.clone())));
+        }
+    }
+    let asked = upstream.tag_digest(repo.as_str(), tag).await;
+    let current = match (asked, cached) {
+        (Err(error), Some(record)) => return Ok(Some(stale(upstream, repo, tag, record, &error))),
+        (Err(error), None) => return Err(error.into()),
+        (Ok(None), None) => return Ok(None),
+        (Ok(None), Some(record)) => {
+            tracing::warn!(upstream = %upstream.name(), %repo, tag, "the upstream no longer has this tag; serving the cached manifest");
+            app.db
+                .record_upstream_tag(repo.as_str(), tag, upstream.name())
+                .await?;
+            metrics.upstream_cache(upstream.name(), "manifest", "hit");
+            return Ok(Some(Served::fresh(record)));
+        }
+        (Ok(Some(digest)), cached) => (digest, cached),
+    };
+    let (digest, cached) = current;
+    if let Some(record) = cached {
+        if record.digest == digest || semver::Version::parse(tag).is_ok() {
+            if record.digest != digest {
+                version_repointed(upstream, repo, tag, &record.digest, &digest);
+            }
+            app.db
+                .record_upstream_tag(repo.as_str(), tag, upstream.name())
+                .await?;
+            metrics.upstream_cache(upstream.name(), "manifest", "hit");
+            return Ok(Some(Served::fresh(record)));
+        }
+        metrics.upstream_cache(upstream.name(), "manifest", "miss");
+        return match upstream.manifest(repo.as_str(), &digest).await {
+            Ok(Some(raw)) => Ok(Some(Served::fresh(
+                ingest(app, upstream, repo, Some(tag), raw).await?,
+            ))),
+            Ok(None) => Ok(Some(Served::fresh(record))),
+            Err(error) => Ok(Some(stale(upstream, repo, tag, record, &error))),
+        };
+    }
+    metrics.upstream_cache(upstream.name(), "manifest", "miss");
+    match upstream.manifest(repo.as_str(), &digest).await? {
+        Some(raw) => Ok(Some(Served::fresh(
+            ingest(app, upstream, repo, Some(tag), raw).await?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// The cached manifest, served although the upstream could not confirm it.
+fn stale(
+    upstream: &Upstream,
+    repo: &RepoName,
+    tag: &str,
+    record: ManifestRecord,
+    error: &Error,
+) -> Served {
+    tracing::warn!(upstream = %upstream.name(), %repo, tag, %error, "serving a cached tag the upstream could not confirm");
+    global().upstream_cache(upstream.name(), "manifest", "stale");
+    Served {
+        record,
+        stale: Some(format!(
+            "110 - \"Response is Stale: upstream {} could not be asked\"",
+            upstream.name()
+        )),
+    }
+}
+
+fn version_repointed(upstream: &Upstream, repo: &RepoName, tag: &str, cached: &str, offered: &str) {
+    tracing::warn!(
+        upstream = %upstream.name(), %repo, version = tag, cached, offered,
+        "the upstream re-pointed a cached version; versions are immutable, so the cached one is still served"
+    );
+    global()
+        .upstream_version_conflicts
+        .get_or_create(&UpstreamLabels {
+            upstream: upstream.name().to_string(),
+        })
+        .inc();
+}
+
+/// Stores a manifest fetched from the upstream (and `tag` pointing at it)
+/// and, for a Wasm package, starts caching and indexing its blobs.
+async fn ingest(
+    app: &AppState,
+    upstream: &Arc<Upstream>,
+    repo: &RepoName,
+    tag: Option<&str>,
+    raw: RawManifest,
+) -> ApiResult<ManifestRecord> {
+    let invalid = |detail: String| Error::Failed {
+        upstream: upstream.name().to_string(),
+        detail,
+    };
+    if raw.bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(invalid(format!(
+            "a manifest of {} bytes is over the limit of {MAX_MANIFEST_BYTES}",
+            raw.bytes.len()
+        ))
+        .into());
+    }
+    let digest: Digest = raw
+        .digest
+        .parse()
+        .map_err(|e| invalid(format!("manifest digest {}: {e}", raw.digest)))?;
+    let digest = digest.to_string();
+    let facts = inspect(None, &raw.bytes).map_err(|e| {
+        invalid(format!(
+            "its manifest {digest} is not valid: {}",
+            e.message()
+        ))
+    })?;
+    let mut references: Vec<(String, &'static str)> =
+        facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
+    references.extend(facts.manifests.iter().map(|d| (d.clone(), "manifest")));
+    let manifest = NewManifest {
+        repository: repo.as_str(),
+        digest: &digest,
+        media_type: &facts.media_type,
+        artifact_type: facts.artifact_type.as_deref(),
+        subject: facts.subject.as_deref(),
+        annotations: facts.annotations.clone(),
+        content: &raw.bytes,
+        references,
+    };
+    // A version is pinned once indexed (after its blobs arrive); until then
+    // the claim only refuses a version pinned to other content.
+    let claim = tag
+        .filter(|t| semver::Version::parse(t).is_ok())
+        .map(|version| VersionClaim {
+            version,
+            content: None,
+        });
+    if let Some(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
+        let same_content = wasm_layer(&facts).is_some_and(|layer| layer == conflict.layer_digest);
+        if !same_content {
+            version_repointed(
+                upstream,
+                repo,
+                &conflict.version,
+                &conflict.manifest_digest,
+                &digest,
+            );
+            return Err(invalid(format!(
+                "version {} of {repo} was cached here with other content ({}) and has been \
+                 deleted since; versions are immutable, so it cannot be fetched again",
+                conflict.version, conflict.layer_digest
+            ))
+            .into());
+        }
+        app.db.put_manifest(&manifest, tag, None).await?;
+    }
+    if let Some(tag) = tag {
+        app.db
+            .record_upstream_tag(repo.as_str(), tag, upstream.name())
+            .await?;
+    }
+    if facts
+        .config
+        .as_ref()
+        .is_some_and(|c| c.media_type == WASM_CONFIG)
+    {
+        tokio::spawn(cache_package(
+            Arc::clone(app),
+            Arc::clone(upstream),
+            repo.clone(),
+            facts.blobs.clone(),
+        ));
+    }
+    Ok(ManifestRecord {
+        digest,
+        media_type: facts.media_type,
+        content: raw.bytes.to_vec(),
+    })
+}
+
+fn wasm_layer(facts: &ManifestFacts) -> Option<&str> {
+    match facts.layers.as_slice() {
+        [layer] => Some(layer.digest.as_str()),
+        _ => None,
+    }
+}
+
+/// Caches a Wasm package's config and layer, then indexes its versions, so
+/// proxied packages show up in the package API, search and WIT like local
+/// ones. Failures are logged: the blobs are fetched again on demand.
+async fn cache_package(app: AppState, upstream: Arc<Upstream>, repo: RepoName, blobs: Vec<String>) {
+    for digest in blobs {
+        let Ok(parsed) = digest.parse::<Digest>() else {
+            return;
+        };
+        match app
+            .proxy
+            .flights
+            .fetch_to_store(&app, &upstream, repo.as_str(), &parsed)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(upstream = %upstream.name(), %repo, %digest, "the upstream's manifest names a blob it does not have");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(upstream = %upstream.name(), %repo, %digest, %error, "caching a proxied package failed");
+                return;
+            }
+        }
+    }
+    match crate::packages::reindex::index_repository(&app, repo.as_str(), true).await {
+        Ok(report) if !report.skipped.is_empty() => {
+            tracing::warn!(%repo, skipped = ?report.skipped, "some proxied versions were not indexed");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%repo, ?error, "indexing a proxied package failed"),
+    }
+}
