@@ -193,7 +193,15 @@ impl Pusher {
 
     /// Publishes Wasm bytes as a package version; returns the manifest digest.
     pub async fn publish_wasm(&self, repo: &str, tag: &str, wasm: &[u8]) -> String {
-        let config = br#"{"architecture":"wasm","os":"wasip2"}"#;
+        // The config upstream wkg writes (and insists on reading back).
+        let config = serde_json::to_vec(&serde_json::json!({
+            "created": "2024-01-01T00:00:00Z",
+            "architecture": "wasm",
+            "os": "wasip2",
+            "layerDigests": [sha256_digest(wasm)],
+        }))
+        .expect("config json");
+        let config = config.as_slice();
         let config_digest = self.push_blob(repo, config).await;
         let layer_digest = self.push_blob(repo, wasm).await;
         let manifest = fixtures::wasm_manifest(

@@ -315,3 +315,47 @@ async fn upstream_wkg_gets_with_a_robot_token_as_bearer() {
     .await;
     assert_eq!(std::fs::read(&target).unwrap(), component);
 }
+
+/// Upstream wkg gets `wasi:` packages through a gateway that fronts another
+/// registry (Debian's docker-registry standing in for ghcr.io): the README's
+/// "front wasi.dev" recipe, with the namespace mapped to the gateway.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_wkg_gets_a_package_through_the_proxy() {
+    let registry = integration_tests::upstream::DockerRegistry::start();
+    let component = fixtures::component_with_metadata("proxied clocks", "Apache-2.0");
+    registry
+        .pusher()
+        .publish_wasm("webassembly/wasi/clocks", "0.2.3", &component)
+        .await;
+    let app = TestApp::spawn_with(&format!(
+        "[[upstream]]\nnamespaces = [\"wasi\"]\n\
+         oci = {{ registry = \"{}\", namespace_prefix = \"webassembly/\", protocol = \"http\" }}\n",
+        registry.authority
+    ))
+    .await;
+    let wkg = Wkg::new(&app);
+    std::fs::write(
+        &wkg.config,
+        format!(
+            "default_registry = \"{0}\"\n\n[namespace_registries]\nwasi = \"{0}\"\n\n\
+             [registry.\"{0}\".oci]\nprotocol = \"http\"\n",
+            app.authority
+        ),
+    )
+    .unwrap();
+    let work = TempDir::new().unwrap();
+    let target = work.path().join("clocks.wasm");
+    wkg.run(
+        work.path(),
+        &["get", "wasi:clocks@0.2.3", "-o", target.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(std::fs::read(&target).unwrap(), component);
+    let latest = work.path().join("latest.wasm");
+    wkg.run(
+        work.path(),
+        &["get", "wasi:clocks", "-o", latest.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(std::fs::read(&latest).unwrap(), component);
+}
