@@ -225,13 +225,20 @@ async fn serve(config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let signal = match ShutdownSignal::install() {
+        Ok(signal) => signal,
+        Err(error) => {
+            eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing::info!(
         listen = %server.local_addr(),
         public_url = %server.app().public_url,
         data_dir = %server.app().config.data_dir.display(),
         "wkg-gateway is serving"
     );
-    match server.run(ShutdownSignal::wait()).await {
+    match server.run(signal.wait()).await {
         Ok(()) => {
             tracing::info!("wkg-gateway stopped");
             ExitCode::SUCCESS

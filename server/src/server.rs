@@ -120,31 +120,63 @@ impl Server {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub struct ShutdownSignal;
+///
+/// The handlers are installed by [`ShutdownSignal::install`], before the
+/// gateway says it is serving: a signal that arrives any time after that
+/// line starts a graceful shutdown instead of killing the process.
+pub struct ShutdownSignal {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
 
 impl ShutdownSignal {
-    pub async fn wait() {
-        let ctrl_c = tokio::signal::ctrl_c();
+    pub fn install() -> std::io::Result<Self> {
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(
-                tokio::signal::unix::SignalKind::terminate(),
-            ) {
-                Ok(term) => term,
+            use tokio::signal::unix::{SignalKind, signal};
+            let interrupt = signal(SignalKind::interrupt())?;
+            let terminate = match signal(SignalKind::terminate()) {
+                Ok(term) => Some(term),
                 Err(error) => {
                     tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the gateway");
-                    let _ = ctrl_c.await;
-                    return;
+                    None
                 }
             };
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
+            Ok(Self {
+                interrupt,
+                terminate,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    pub async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let Self {
+                mut interrupt,
+                terminate,
+            } = self;
+            match terminate {
+                Some(mut terminate) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {},
+                        _ = terminate.recv() => {},
+                    }
+                }
+                None => {
+                    interrupt.recv().await;
+                }
             }
         }
         #[cfg(not(unix))]
         {
-            let _ = ctrl_c.await;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }
