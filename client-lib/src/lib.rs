@@ -28,6 +28,7 @@ pub mod registry;
 pub mod resolve;
 mod secret;
 pub mod semver_check;
+pub mod warg;
 pub mod wasm;
 
 pub use cache::{Cache, Digest, default_cache_dir};

@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod process;
 pub mod storage;
 pub mod upstream;
+pub mod warg;
 
 use std::sync::Once;
 

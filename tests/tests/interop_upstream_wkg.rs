@@ -359,3 +359,34 @@ async fn upstream_wkg_gets_a_package_through_the_proxy() {
     .await;
     assert_eq!(std::fs::read(&latest).unwrap(), component);
 }
+
+/// Upstream wkg gets a package hosted on a Warg registry (which it cannot
+/// read itself since 0.16) through the gateway.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_wkg_gets_a_warg_hosted_package_through_the_proxy() {
+    let warg = integration_tests::warg::WargServer::start(&["example"]).await;
+    let component = fixtures::component_with_metadata("hosted on warg", "MIT");
+    warg.publisher()
+        .await
+        .release("example:greeter", "1.0.0", &component)
+        .await;
+    let app = TestApp::spawn_with(&format!(
+        "[[upstream]]\nnamespaces = [\"example\"]\nwarg = {{ url = \"{}\" }}\n",
+        warg.url
+    ))
+    .await;
+    let wkg = Wkg::new(&app);
+    let work = TempDir::new().unwrap();
+    let target = work.path().join("greeter.wasm");
+    wkg.run(
+        work.path(),
+        &[
+            "get",
+            "example:greeter@1.0.0",
+            "-o",
+            target.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(std::fs::read(&target).unwrap(), component);
+}

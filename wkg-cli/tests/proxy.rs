@@ -49,3 +49,35 @@ async fn get_a_package_through_the_gateways_proxy() {
     ok(env.wkg().args(["get", "wasi:clocks", "-o"]).arg(&latest)).await;
     assert_eq!(std::fs::read(&latest).unwrap(), v2);
 }
+
+/// A package hosted on a Warg registry, fetched as an OCI artifact the gateway
+/// synthesizes from the verified Warg log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_a_warg_hosted_package_through_the_gateway() {
+    let warg = integration_tests::warg::WargServer::start(&["example"]).await;
+    let v1 = fixtures::component_with_metadata("warg one", "MIT");
+    let v2 = fixtures::component_with_metadata("warg two", "MIT");
+    let publisher = warg.publisher().await;
+    publisher.release("example:greeter", "0.1.0", &v1).await;
+    publisher.release("example:greeter", "0.2.0", &v2).await;
+    let app = TestApp::spawn_with(&format!(
+        "[[upstream]]\nnamespaces = [\"example\"]\nwarg = {{ url = \"{}\" }}\n",
+        warg.url
+    ))
+    .await;
+    let env = Env::with_registry(&app.authority);
+    let exact = env.path("greeter-0.1.0.wasm");
+    ok(env
+        .wkg()
+        .args(["get", "example:greeter@0.1.0", "-o"])
+        .arg(&exact))
+    .await;
+    assert_eq!(std::fs::read(&exact).unwrap(), v1);
+    let latest = env.path("greeter-latest.wasm");
+    ok(env
+        .wkg()
+        .args(["get", "example:greeter", "-o"])
+        .arg(&latest))
+    .await;
+    assert_eq!(std::fs::read(&latest).unwrap(), v2);
+}

@@ -7,6 +7,7 @@
 //! registry = "wasi.dev"           # found through https://wasi.dev/.well-known/wasm-pkg/registry.json
 //! # or: oci = { registry = "ghcr.io", namespace_prefix = "webassembly/", protocol = "https",
 //! #             auth = { username = "bot", password = "..." } }
+//! # or: warg = { url = "https://warg.example.com" }
 //! allow_push = false              # pushing into these namespaces is refused unless true
 //! tag_ttl = "5m"                  # a cached tag is re-checked with the upstream after this long
 //! timeout = "30s"                 # longest wait for one upstream answer
@@ -56,6 +57,8 @@ pub enum UpstreamSource {
         http: bool,
         auth: Option<UpstreamAuth>,
     },
+    /// A Warg registry: releases become OCI artifacts synthesized here.
+    Warg { url: url::Url },
 }
 
 /// Credentials the gateway presents to an upstream (after its `/v2/` challenge).
@@ -73,7 +76,7 @@ pub(super) struct RawUpstream {
     registry: Option<String>,
     protocol: Option<String>,
     oci: Option<RawOci>,
-    warg: Option<toml::Value>,
+    warg: Option<RawWarg>,
     allow_push: Option<bool>,
     tag_ttl: Option<String>,
     timeout: Option<String>,
@@ -87,6 +90,12 @@ struct RawOci {
     namespace_prefix: String,
     protocol: Option<String>,
     auth: Option<RawAuth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWarg {
+    url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,23 +133,79 @@ fn parse_one(key: &str, raw: RawUpstream) -> Result<UpstreamConfig, ConfigError>
             RepoPattern::parse(text).map_err(|e| ConfigError::key(&format!("{key}.namespaces"), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if raw.warg.is_some() {
+    let sources = [
+        raw.registry.is_some(),
+        raw.oci.is_some(),
+        raw.warg.is_some(),
+    ];
+    if sources.iter().filter(|set| **set).count() > 1 {
         return Err(ConfigError::key(
-            &format!("{key}.warg"),
-            "Warg upstreams are not supported by this version of the gateway; \
-             use `registry` or `oci` for OCI registries",
+            key,
+            "set one of `registry`, `oci` and `warg`, not several",
         ));
     }
-    let source = match (raw.registry, raw.oci) {
+    let source = if let Some(warg) = raw.warg {
+        let url = url::Url::parse(&warg.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                ConfigError::key(
+                    &format!("{key}.warg.url"),
+                    format!(
+                        "{:?} is not an http(s) URL like \"https://warg.example.com\"",
+                        warg.url
+                    ),
+                )
+            })?;
+        UpstreamSource::Warg { url }
+    } else {
+        oci_source(key, raw.registry, raw.protocol, raw.oci)?
+    };
+    let name = match &source {
+        UpstreamSource::Registry { host, .. } => host.clone(),
+        UpstreamSource::Oci {
+            registry,
+            namespace_prefix,
+            ..
+        } => format!("{registry}/{namespace_prefix}")
+            .trim_end_matches('/')
+            .to_string(),
+        UpstreamSource::Warg { url } => url.as_str().trim_end_matches('/').to_string(),
+    };
+    let timeout = duration(&format!("{key}.timeout"), raw.timeout, "30s")?;
+    if timeout.is_zero() {
+        return Err(ConfigError::key(
+            &format!("{key}.timeout"),
+            "must be more than 0s",
+        ));
+    }
+    Ok(UpstreamConfig {
+        name,
+        namespaces,
+        source,
+        allow_push: raw.allow_push.unwrap_or(false),
+        tag_ttl: duration(&format!("{key}.tag_ttl"), raw.tag_ttl, "5m")?,
+        timeout,
+    })
+}
+
+/// The source of a `registry = ...` or `oci = {...}` entry.
+fn oci_source(
+    key: &str,
+    registry: Option<String>,
+    raw_protocol: Option<String>,
+    oci: Option<RawOci>,
+) -> Result<UpstreamSource, ConfigError> {
+    let source = match (registry, oci) {
         (Some(host), None) => {
             check_host(&format!("{key}.registry"), &host)?;
             UpstreamSource::Registry {
-                http: protocol(&format!("{key}.protocol"), raw.protocol.as_deref())?,
+                http: protocol(&format!("{key}.protocol"), raw_protocol.as_deref())?,
                 host,
             }
         }
         (None, Some(oci)) => {
-            if raw.protocol.is_some() {
+            if raw_protocol.is_some() {
                 return Err(ConfigError::key(
                     &format!("{key}.protocol"),
                     "goes inside the oci table: oci = { registry = \"...\", protocol = \"http\" }",
@@ -167,42 +232,19 @@ fn parse_one(key: &str, raw: RawUpstream) -> Result<UpstreamConfig, ConfigError>
         (None, None) => {
             return Err(ConfigError::key(
                 key,
-                "say where the packages come from: registry = \"wasi.dev\", or \
-                 oci = { registry = \"ghcr.io\", namespace_prefix = \"webassembly/\" }",
+                "say where the packages come from: registry = \"wasi.dev\", \
+                 oci = { registry = \"ghcr.io\", namespace_prefix = \"webassembly/\" }, or \
+                 warg = { url = \"https://warg.example.com\" }",
             ));
         }
         (Some(_), Some(_)) => {
             return Err(ConfigError::key(
                 key,
-                "set either `registry` or `oci`, not both",
+                "set one of `registry`, `oci` and `warg`, not several",
             ));
         }
     };
-    let name = match &source {
-        UpstreamSource::Registry { host, .. } => host.clone(),
-        UpstreamSource::Oci {
-            registry,
-            namespace_prefix,
-            ..
-        } => format!("{registry}/{namespace_prefix}")
-            .trim_end_matches('/')
-            .to_string(),
-    };
-    let timeout = duration(&format!("{key}.timeout"), raw.timeout, "30s")?;
-    if timeout.is_zero() {
-        return Err(ConfigError::key(
-            &format!("{key}.timeout"),
-            "must be more than 0s",
-        ));
-    }
-    Ok(UpstreamConfig {
-        name,
-        namespaces,
-        source,
-        allow_push: raw.allow_push.unwrap_or(false),
-        tag_ttl: duration(&format!("{key}.tag_ttl"), raw.tag_ttl, "5m")?,
-        timeout,
-    })
+    Ok(source)
 }
 
 /// `host[:port]`, nothing more: no scheme, path or spaces.
@@ -253,12 +295,18 @@ mod tests {
             oci = { registry = "127.0.0.1:5000", namespace_prefix = "mirror/", protocol = "http", auth = { username = "u", password = "p" } }
             allow_push = true
             tag_ttl = "1m"
+
+            [[upstream]]
+            namespaces = ["example"]
+            warg = { url = "http://127.0.0.1:8090/" }
             "#,
         )
         .unwrap();
-        let [wasi, acme] = config.upstreams.as_slice() else {
-            panic!("two entries expected");
+        let [wasi, acme, warg] = config.upstreams.as_slice() else {
+            panic!("three entries expected");
         };
+        assert_eq!(warg.name, "http://127.0.0.1:8090");
+        assert!(matches!(&warg.source, UpstreamSource::Warg { url } if url.port() == Some(8090)));
         assert_eq!(wasi.name, "wasi.dev");
         assert!(wasi.serves("wasi") && !wasi.serves("wasix"));
         assert!(!wasi.allow_push);
@@ -277,7 +325,7 @@ mod tests {
             ("[[upstream]]\nnamespaces = [\"a\"]", "say where"),
             (
                 "[[upstream]]\nnamespaces = [\"a\"]\nregistry = \"x\"\noci = { registry = \"y\" }",
-                "not both",
+                "not several",
             ),
             (
                 "[[upstream]]\nnamespaces = [\"a/b\"]\nregistry = \"x\"",
@@ -288,8 +336,12 @@ mod tests {
                 "host",
             ),
             (
-                "[[upstream]]\nnamespaces = [\"a\"]\nwarg = { url = \"https://w\" }",
-                "Warg",
+                "[[upstream]]\nnamespaces = [\"a\"]\nwarg = { url = \"ftp://w\" }",
+                "http(s) URL",
+            ),
+            (
+                "[[upstream]]\nnamespaces = [\"a\"]\nregistry = \"x\"\nwarg = { url = \"https://w\" }",
+                "not several",
             ),
             (
                 "[[upstream]]\nnamespaces = [\"a\"]\noci = { registry = \"x\", namespace_prefix = \"p\" }",

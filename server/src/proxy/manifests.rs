@@ -25,7 +25,7 @@ pub struct Served {
 }
 
 impl Served {
-    fn fresh(record: ManifestRecord) -> Self {
+    pub(super) fn fresh(record: ManifestRecord) -> Self {
         Self {
             record,
             stale: None,
@@ -41,6 +41,9 @@ pub async fn resolve(
     repo: &RepoName,
     reference: &Reference,
 ) -> ApiResult<Option<Served>> {
+    if upstream.is_warg() {
+        return super::warg::resolve(app, upstream, repo, reference).await;
+    }
     let metrics = global();
     match reference {
         Reference::Digest(digest) => {
@@ -166,6 +169,31 @@ async fn ingest(
     tag: Option<&str>,
     raw: RawManifest,
 ) -> ApiResult<ManifestRecord> {
+    let (record, facts) = store(app, upstream, repo, tag, raw).await?;
+    if facts
+        .config
+        .as_ref()
+        .is_some_and(|c| c.media_type == WASM_CONFIG)
+    {
+        tokio::spawn(cache_package(
+            Arc::clone(app),
+            Arc::clone(upstream),
+            repo.clone(),
+            facts.blobs.clone(),
+        ));
+    }
+    Ok(record)
+}
+
+/// Stores a manifest from (or synthesized for) the upstream, and `tag`
+/// pointing at it, recording the tag as checked just now.
+pub(super) async fn store(
+    app: &AppState,
+    upstream: &Upstream,
+    repo: &RepoName,
+    tag: Option<&str>,
+    raw: RawManifest,
+) -> ApiResult<(ManifestRecord, ManifestFacts)> {
     let invalid = |detail: String| Error::Failed {
         upstream: upstream.name().to_string(),
         detail,
@@ -233,23 +261,12 @@ async fn ingest(
             .record_upstream_tag(repo.as_str(), tag, upstream.name())
             .await?;
     }
-    if facts
-        .config
-        .as_ref()
-        .is_some_and(|c| c.media_type == WASM_CONFIG)
-    {
-        tokio::spawn(cache_package(
-            Arc::clone(app),
-            Arc::clone(upstream),
-            repo.clone(),
-            facts.blobs.clone(),
-        ));
-    }
-    Ok(ManifestRecord {
+    let record = ManifestRecord {
         digest,
-        media_type: facts.media_type,
+        media_type: facts.media_type.clone(),
         content: raw.bytes.to_vec(),
-    })
+    };
+    Ok((record, facts))
 }
 
 fn wasm_layer(facts: &ManifestFacts) -> Option<&str> {

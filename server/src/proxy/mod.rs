@@ -20,6 +20,9 @@
 //!   cached content is served (stale tags with a `Warning` header) and
 //!   anything uncached fails with a 502, 503 or 504 naming the upstream.
 //!
+//! - Warg upstreams: releases read from the verified package log are
+//!   presented as Wasm OCI artifacts the gateway synthesizes ([`warg`]).
+//!
 //! Tag checks are recorded in the database (`upstream_tags`), so replicas
 //! share them; downloads in flight are per process, so two replicas may
 //! fetch the same blob once each.
@@ -28,6 +31,7 @@ pub mod flight;
 pub mod manifests;
 pub mod tags;
 mod upstream;
+pub mod warg;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,11 +3,13 @@
 //! after a failure).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use wkg_client::discovery::{RegistryMetadata, is_loopback, registry_json_url};
 use wkg_client::oci::{Credentials, OciClient, OciSettings, RawBlob, RawManifest};
+use wkg_client::warg::{WargClient, WargRelease};
 use wkg_client::{BasicCredentials, OciProtocol, RegistryName};
 
 use super::{Error, REST_AFTER_FAILURE};
@@ -22,6 +24,9 @@ pub struct Upstream {
     connection: tokio::sync::OnceCell<Connection>,
     /// Until when the upstream is left alone after a failure.
     resting_until: Mutex<Option<Instant>>,
+    /// Warg releases are cached one at a time per upstream (the single
+    /// flight of Warg content: a download is a whole version).
+    pub warg_ingest: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -32,10 +37,30 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-/// The OCI client for an upstream, and the prefix its repositories carry.
-struct Connection {
-    client: OciClient,
-    namespace_prefix: String,
+/// The client for an upstream.
+enum Connection {
+    /// With the prefix the upstream's repositories carry.
+    Oci {
+        client: OciClient,
+        namespace_prefix: String,
+    },
+    /// With the directory of warg-client's storage (logs and content), one
+    /// per process and upstream, removed when the process ends.
+    Warg {
+        client: Box<WargClient>,
+        _storage: tempfile::TempDir,
+    },
+}
+
+/// The releases of the package at `path` (`ns/name`); `None` for other paths.
+async fn warg_releases(
+    client: &WargClient,
+    path: &str,
+) -> wkg_client::Result<Option<Vec<WargRelease>>> {
+    match path.split_once('/') {
+        Some((namespace, name)) if !name.contains('/') => client.releases(namespace, name).await,
+        _ => Ok(None),
+    }
 }
 
 /// Retries are few: a proxy with something cached should fall back quickly.
@@ -61,11 +86,18 @@ impl Upstream {
             local_prefix,
             connection: tokio::sync::OnceCell::new(),
             resting_until: Mutex::new(None),
+            warg_ingest: tokio::sync::Mutex::new(()),
         }
     }
 
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// Whether this is a Warg registry (whose releases are synthesized into
+    /// OCI artifacts, see `proxy::warg`) rather than an OCI one.
+    pub fn is_warg(&self) -> bool {
+        matches!(self.config.source, UpstreamSource::Warg { .. })
     }
 
     /// The manifest at a tag or digest, exactly as the upstream serves it.
@@ -74,49 +106,84 @@ impl Upstream {
         repository: &str,
         reference: &str,
     ) -> Result<Option<RawManifest>, Error> {
-        self.call(
-            "manifest",
-            |connection, upstream_repo| async move {
-                connection
-                    .client
-                    .manifest_raw(&upstream_repo, reference)
-                    .await
-            },
-            repository,
-        )
+        self.call("manifest", repository, |connection, path| async move {
+            match connection {
+                Connection::Oci { client, .. } => client.manifest_raw(&path, reference).await,
+                Connection::Warg { .. } => Ok(None),
+            }
+        })
         .await
     }
 
     /// Where `tag` points at the upstream now.
     pub async fn tag_digest(&self, repository: &str, tag: &str) -> Result<Option<String>, Error> {
-        self.call(
-            "tag",
-            |connection, upstream_repo| async move {
-                connection.client.manifest_digest(&upstream_repo, tag).await
-            },
-            repository,
-        )
+        self.call("tag", repository, |connection, path| async move {
+            match connection {
+                Connection::Oci { client, .. } => client.manifest_digest(&path, tag).await,
+                Connection::Warg { .. } => Ok(None),
+            }
+        })
         .await
     }
 
-    /// Every tag of the repository at the upstream.
+    /// Every tag of the repository at the upstream (for Warg: its versions).
     pub async fn tags(&self, repository: &str) -> Result<Option<Vec<String>>, Error> {
-        self.call("tags", |connection, upstream_repo| async move {
-            connection.client.list_tags(&upstream_repo).await
-        }, repository)
+        self.call("tags", repository, |connection, path| async move {
+            match connection {
+                Connection::Oci { client, .. } => client.list_tags(&path).await,
+                Connection::Warg { client, .. } => Ok(warg_releases(client, &path)
+                    .await?
+                    .map(|all| all.iter().map(|r| r.version.to_string()).collect())),
+            }
+        })
         .await
     }
 
     /// Starts a blob download (the response headers have arrived).
     pub async fn blob(&self, repository: &str, digest: &str) -> Result<Option<RawBlob>, Error> {
-        self.call(
-            "blob",
-            |connection, upstream_repo| async move {
-                connection.client.blob_raw(&upstream_repo, digest).await
-            },
-            repository,
-        )
+        self.call("blob", repository, |connection, path| async move {
+            match connection {
+                Connection::Oci { client, .. } => client.blob_raw(&path, digest).await,
+                Connection::Warg { .. } => Ok(None),
+            }
+        })
         .await
+    }
+
+    /// The releases of a Warg package, from its verified log.
+    pub async fn releases(&self, repository: &str) -> Result<Option<Vec<WargRelease>>, Error> {
+        self.call("releases", repository, |connection, path| async move {
+            match connection {
+                Connection::Warg { client, .. } => warg_releases(client, &path).await,
+                Connection::Oci { .. } => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Downloads one Warg release's content (verified against its digest);
+    /// hand the path to [`Upstream::forget_download`] once it is stored.
+    pub async fn download(
+        &self,
+        repository: &str,
+        version: &semver::Version,
+    ) -> Result<Option<PathBuf>, Error> {
+        self.call("download", repository, |connection, path| async move {
+            match (connection, path.split_once('/')) {
+                (Connection::Warg { client, .. }, Some((namespace, name))) => {
+                    client.download(namespace, name, version).await.map(Some)
+                }
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Deletes a download from the Warg client's storage.
+    pub fn forget_download(&self, path: &std::path::Path) {
+        if let Some(Connection::Warg { client, .. }) = self.connection.get() {
+            client.forget_content(path);
+        }
     }
 
     /// Rests the upstream (see [`Error::rests_upstream`]), also for failures
@@ -131,8 +198,8 @@ impl Upstream {
     async fn call<'a, T, F, Fut>(
         &'a self,
         operation: &'static str,
-        request: F,
         repository: &str,
+        request: F,
     ) -> Result<Option<T>, Error>
     where
         F: FnOnce(&'a Connection, String) -> Fut,
@@ -150,13 +217,15 @@ impl Upstream {
         }
         let outcome = tokio::time::timeout(self.config.timeout, async {
             let connection = self.connection().await?;
-            let upstream_repo = format!(
-                "{}{}",
-                connection.namespace_prefix,
-                repository
-                    .strip_prefix(&self.local_prefix)
-                    .unwrap_or(repository)
-            );
+            let path = repository
+                .strip_prefix(&self.local_prefix)
+                .unwrap_or(repository);
+            let upstream_repo = match connection {
+                Connection::Oci {
+                    namespace_prefix, ..
+                } => format!("{namespace_prefix}{path}"),
+                Connection::Warg { .. } => path.to_string(),
+            };
             request(connection, upstream_repo)
                 .await
                 .map_err(|error| self.classify(&error))
@@ -227,6 +296,7 @@ impl Upstream {
                         let location = self.discover(host, *http).await?;
                         (location.0, location.1, *http, Credentials::Anonymous)
                     }
+                    UpstreamSource::Warg { url } => return self.open_warg(url).await,
                 };
                 let host = registry
                     .rsplit_once(':')
@@ -238,12 +308,26 @@ impl Upstream {
                 let client =
                     OciClient::new(&registry, &settings, &credentials, Arc::new(LogReporter))
                         .with_attempts(ATTEMPTS);
-                Ok(Connection {
+                Ok(Connection::Oci {
                     client,
                     namespace_prefix,
                 })
             })
             .await
+    }
+
+    async fn open_warg(&self, url: &url::Url) -> Result<Connection, Error> {
+        let storage = tempfile::Builder::new()
+            .prefix("wkg-gateway-warg-")
+            .tempdir()
+            .map_err(|e| Error::Local(format!("cannot create the Warg client's storage: {e}")))?;
+        let client = WargClient::open(url.as_str(), storage.path())
+            .await
+            .map_err(|error| self.classify(&error))?;
+        Ok(Connection::Warg {
+            client: Box::new(client),
+            _storage: storage,
+        })
     }
 
     /// `(OCI registry, namespace prefix)` from the registry's registry.json;
