@@ -253,11 +253,35 @@ async fn concurrent_cold_pulls_share_one_upstream_download() {
     assert_eq!(sha256_digest(&response.bytes().await.unwrap()), digest);
     assert_eq!(tap.blob_fetches(), 1);
     let metrics = get(&gateway, "/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains("wkg_gateway_upstream_fetched_bytes_total"),
-        "{metrics}"
+    // Metrics are per process; the upstream label keeps this test's apart.
+    let upstream = format!("upstream=\"{}\"", tap.authority);
+    let line = |prefix: &str, labels: &[&str]| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with(prefix)
+                    && l.contains(&upstream)
+                    && labels.iter().all(|label| l.contains(label))
+            })
+            .unwrap_or_else(|| panic!("no {prefix} {labels:?} in\n{metrics}"))
+            .to_string()
+    };
+    // The bytes of one download, however many clients got them.
+    let fetched = line("wkg_gateway_upstream_fetched_bytes_total", &[]);
+    assert!(fetched.ends_with(&format!(" {}", layer.len())), "{fetched}");
+    line(
+        "wkg_gateway_upstream_cache_total",
+        &["kind=\"blob\"", "result=\"miss\""],
     );
-    assert!(metrics.contains("result=\"hit\""), "{metrics}");
+    line(
+        "wkg_gateway_upstream_cache_total",
+        &["kind=\"blob\"", "result=\"hit\""],
+    );
+    let requests = line(
+        "wkg_gateway_upstream_requests_total",
+        &["operation=\"blob\"", "outcome=\"ok\""],
+    );
+    assert!(requests.ends_with(" 1"), "{requests}");
 }
 
 #[tokio::test]
