@@ -28,7 +28,8 @@ pub struct WargRelease {
 
 /// A client for one Warg registry.
 pub struct WargClient {
-    inner: FileSystemClient,
+    /// Boxed: warg-client's client is large, and callers keep this in enums.
+    inner: Box<FileSystemClient>,
     url: String,
 }
 
@@ -42,8 +43,9 @@ impl std::fmt::Debug for WargClient {
 
 impl WargClient {
     /// Opens a client for the registry at `url`, storing logs and content
-    /// under `storage` (created when missing).
-    pub async fn open(url: &str, storage: &Path) -> Result<Self> {
+    /// under `storage` (created when missing), sending `auth_token` as a bearer
+    /// token when given.
+    pub async fn open(url: &str, storage: &Path, auth_token: Option<String>) -> Result<Self> {
         crate::install_crypto_provider();
         let config = warg_client::Config {
             home_url: Some(url.to_owned()),
@@ -55,11 +57,12 @@ impl WargClient {
             ignore_federation_hints: true,
             ..warg_client::Config::default()
         };
-        let inner = FileSystemClient::new_with_config(Some(url), &config, None)
+        let token = auth_token.map(secrecy::Secret::new);
+        let inner = FileSystemClient::new_with_config(Some(url), &config, token)
             .await
             .map_err(|err| Self::error_for(url, "could not open the Warg client", err))?;
         Ok(Self {
-            inner,
+            inner: Box::new(inner),
             url: url.to_owned(),
         })
     }

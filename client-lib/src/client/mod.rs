@@ -13,6 +13,7 @@ mod catalog;
 mod oci_target;
 mod offline;
 mod publish;
+mod warg_target;
 
 use crate::cache::{Cache, Digest};
 use crate::config::{Backend, Config};
@@ -27,6 +28,7 @@ use crate::wasm::WasmInfo;
 
 pub use catalog::{PackageInfo, SearchHit, VersionDetail};
 use oci_target::OciTarget;
+use warg_target::WargTarget;
 
 /// A package version fetched into the cache.
 #[derive(Clone, Debug)]
@@ -78,6 +80,7 @@ struct Located {
 /// The backend that serves a located package.
 enum Target {
     Oci(OciTarget),
+    Warg(WargTarget),
     Local(LocalRegistry),
 }
 
@@ -140,7 +143,17 @@ impl Client {
         };
         let registry_config = self.config.registry_config(&registry);
         match registry_config.map(|c| (c.backend(), c.local.as_ref())) {
-            Some((Backend::Warg, _)) => return Err(unsupported(&registry, "warg")),
+            Some((Backend::Warg, _)) => {
+                let warg = registry_config.and_then(|c| c.warg.as_ref());
+                let url = match warg.and_then(|w| w.url.clone()) {
+                    Some(url) => url,
+                    None => self.warg_url_from_discovery(&registry).await?,
+                };
+                let token = warg
+                    .and_then(|w| w.auth_token.as_ref())
+                    .map(|t| t.expose().to_owned());
+                return self.warg_located(registry, url, token).await;
+            }
             Some((Backend::Local, Some(local))) => {
                 return Ok(Located {
                     registry,
@@ -165,8 +178,10 @@ impl Client {
                     .await
             }
         };
-        if metadata.oci.is_none() && metadata.warg_url.is_some() {
-            return Err(unsupported(&registry, "warg"));
+        if metadata.oci.is_none()
+            && let Some(url) = metadata.warg_url
+        {
+            return self.warg_located(registry, url, None).await;
         }
         let location = metadata.oci_location(&registry);
         let settings = OciSettings::from_config(oci_config)?;
@@ -186,6 +201,41 @@ impl Client {
         Ok(Located {
             registry,
             target: Target::Oci(OciTarget { oci, repository }),
+        })
+    }
+
+    /// A Warg registry's URL from its registry.json, for `default = "warg"` without a `url`.
+    async fn warg_url_from_discovery(&self, registry: &RegistryName) -> Result<String> {
+        let metadata = self
+            .discovery
+            .metadata(registry, None, &*self.reporter)
+            .await;
+        metadata.warg_url.ok_or_else(|| Error::Registry {
+            registry: registry.to_string(),
+            message: format!(
+                "its backend is warg but neither the config nor its registry.json gives a Warg \
+                 URL; set `url` under [registry.\"{registry}\".warg]"
+            ),
+            source: None,
+        })
+    }
+
+    /// A Warg target, with warg-client's storage in the cache (one directory per URL).
+    async fn warg_located(
+        &self,
+        registry: RegistryName,
+        url: String,
+        auth_token: Option<String>,
+    ) -> Result<Located> {
+        let storage = self
+            .cache
+            .root()
+            .join("warg")
+            .join(crate::cache::escape_registry(&url));
+        let client = crate::warg::WargClient::open(&url, &storage, auth_token).await?;
+        Ok(Located {
+            registry,
+            target: Target::Warg(WargTarget { client, url }),
         })
     }
 
@@ -239,6 +289,11 @@ impl Client {
         };
         let found = match &located.target {
             Target::Oci(target) => target.get(package, &version, &self.cache).await?,
+            Target::Warg(target) => {
+                target
+                    .get(package, &version, &self.cache, &*self.reporter)
+                    .await?
+            }
             Target::Local(local) => local
                 .get(package, &version)?
                 .map(|(path, digest)| (path, digest, false)),
@@ -247,14 +302,15 @@ impl Client {
             // Say which versions do exist (or that the package does not).
             return Err(not_found(versions_of(&located, package).await?));
         };
-        if let Target::Oci(target) = &located.target {
-            self.cache.record_version(
-                located.registry.as_str(),
-                package,
-                &version,
-                target.oci.registry(),
-                &digest,
-            );
+        // What `--offline` serves later: the content's cache key, by version.
+        let content_host = match &located.target {
+            Target::Oci(target) => Some(target.oci.registry()),
+            Target::Warg(target) => Some(target.url.as_str()),
+            Target::Local(_) => None,
+        };
+        if let Some(host) = content_host {
+            self.cache
+                .record_version(located.registry.as_str(), package, &version, host, &digest);
         }
         Ok(Fetched {
             package: package.clone(),
@@ -302,6 +358,7 @@ pub(super) fn unknown_identity(path: &Path, missing: &str) -> Error {
 async fn versions_of(located: &Located, package: &PackageRef) -> Result<Vec<semver::Version>> {
     let versions = match &located.target {
         Target::Oci(target) => target.versions().await?,
+        Target::Warg(target) => target.versions(package).await?,
         Target::Local(local) => local.list_versions(package)?,
     };
     versions.ok_or_else(|| Error::PackageNotFound {

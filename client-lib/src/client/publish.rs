@@ -43,6 +43,12 @@ impl Client {
                     )
                     .await;
             }
+            Target::Warg(_) => {
+                return Err(Error::UnsupportedBackend {
+                    registry: located.registry.to_string(),
+                    backend: "warg (publishing)",
+                });
+            }
             Target::Local(local) => local,
         };
         let published = Published {

@@ -47,7 +47,7 @@ enum Connection {
     /// With the directory of warg-client's storage (logs and content), one
     /// per process and upstream, removed when the process ends.
     Warg {
-        client: Box<WargClient>,
+        client: WargClient,
         _storage: tempfile::TempDir,
     },
 }
@@ -321,11 +321,11 @@ impl Upstream {
             .prefix("wkg-gateway-warg-")
             .tempdir()
             .map_err(|e| Error::Local(format!("cannot create the Warg client's storage: {e}")))?;
-        let client = WargClient::open(url.as_str(), storage.path())
+        let client = WargClient::open(url.as_str(), storage.path(), None)
             .await
             .map_err(|error| self.classify(&error))?;
         Ok(Connection::Warg {
-            client: Box::new(client),
+            client,
             _storage: storage,
         })
     }
