@@ -50,6 +50,32 @@ async fn get_from_a_warg_registry() {
     assert!(!output.status.success());
     assert!(stderr.contains("warg"), "{stderr}");
 
+    // WIT dependencies resolve against the Warg log too.
+    let types = fixtures::wit_package(
+        "package example:types;\n\ninterface clock {\n  now: func() -> u64;\n}\n",
+    );
+    publisher.release("example:types", "0.1.0", &types).await;
+    std::fs::create_dir_all(env.path("wit")).unwrap();
+    std::fs::write(
+        env.path("wit/world.wit"),
+        "package example:app;\n\nworld app {\n  import example:types/clock;\n}\n",
+    )
+    .unwrap();
+    ok(env.wkg().arg("fetch")).await;
+    let lock = std::fs::read_to_string(env.path("wkg.lock")).unwrap();
+    assert!(
+        lock.contains("example:types") && lock.contains("0.1.0"),
+        "{lock}"
+    );
+    let deps = common::files_under(&env.path("wit/deps"));
+    assert!(
+        deps.iter()
+            .any(|p| std::fs::read_to_string(env.path("wit/deps").join(p))
+                .unwrap_or_default()
+                .contains("now: func")),
+        "{deps:?}"
+    );
+
     // With the registry gone, what was fetched is still there.
     drop(publisher);
     drop(warg);
