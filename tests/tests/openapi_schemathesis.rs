@@ -114,7 +114,7 @@ async fn schemathesis_finds_no_failures() {
                 "--seed",
                 "20261124",
                 "--max-examples",
-                "150",
+                "100",
                 "--auth",
                 &format!("{RUNNER}:{ADMIN_PASSWORD}"),
             ])
