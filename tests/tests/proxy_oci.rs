@@ -77,6 +77,16 @@ async fn cold_pull_then_warm_pull_with_the_upstream_stopped() {
         "{version}"
     );
     assert_eq!(version["kind"], "component");
+    // The package browser says where it came from.
+    let page = get(&gateway, "/packages/wasi/clocks")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("cached from {}", registry.authority)),
+        "{page}"
+    );
     let tags: Value = get(&gateway, "/v2/wasi/clocks/tags/list")
         .await
         .json()

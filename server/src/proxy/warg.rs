@@ -35,18 +35,7 @@ pub async fn resolve(
     reference: &Reference,
 ) -> ApiResult<Option<Served>> {
     let metrics = global();
-    let cached = match reference {
-        Reference::Digest(digest) => {
-            app.db
-                .get_manifest(repo.as_str(), &digest.to_string())
-                .await?
-        }
-        Reference::Tag(tag) => {
-            app.db
-                .get_tagged_manifest(repo.as_str(), tag.as_str())
-                .await?
-        }
-    };
+    let cached = crate::registry::manifests::stored(&app.db, repo.as_str(), reference).await?;
     if let Some(record) = cached {
         metrics.upstream_cache(upstream.name(), "manifest", "hit");
         return Ok(Some(Served::fresh(record)));

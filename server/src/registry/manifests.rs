@@ -51,6 +51,21 @@ impl From<&Descriptor> for BlobFacts {
     }
 }
 
+/// The manifest `reference` (a tag or a digest) names in `repository`, if
+/// it is stored there.
+pub async fn stored(
+    db: &crate::db::Db,
+    repository: &str,
+    reference: &crate::names::Reference,
+) -> Result<Option<crate::db::ManifestRecord>, crate::db::Error> {
+    match reference {
+        crate::names::Reference::Digest(digest) => {
+            db.get_manifest(repository, &digest.to_string()).await
+        }
+        crate::names::Reference::Tag(tag) => db.get_tagged_manifest(repository, tag.as_str()).await,
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::ManifestInvalid, message)
 }

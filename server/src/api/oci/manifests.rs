@@ -21,18 +21,7 @@ async fn resolve(
     repo: &RepoName,
     reference: &Reference,
 ) -> ApiResult<ManifestRecord> {
-    let found = match reference {
-        Reference::Digest(digest) => {
-            app.db
-                .get_manifest(repo.as_str(), &digest.to_string())
-                .await?
-        }
-        Reference::Tag(tag) => {
-            app.db
-                .get_tagged_manifest(repo.as_str(), tag.as_str())
-                .await?
-        }
-    };
+    let found = crate::registry::manifests::stored(&app.db, repo.as_str(), reference).await?;
     found.ok_or_else(|| {
         ApiError::not_found(
             ErrorCode::ManifestUnknown,
