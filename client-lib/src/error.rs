@@ -342,6 +342,23 @@ fn at(path: &Option<PathBuf>) -> String {
     }
 }
 
+/// An error and its causes on one line, `outer: cause: cause`, skipping a cause whose text
+/// the line already holds (`reqwest` and `oci-client` often repeat their source's message;
+/// and they hide the useful part, such as "connection refused", in those sources).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,18 @@ pub const ARTIFACT_CONFIG: &str = "application/vnd.example.config.v1+json";
 /// Layer media type of plain test artifacts.
 pub const ARTIFACT_LAYER: &str = "application/vnd.example.data.v1";
 
+/// The config blob upstream wkg writes for `wasm` (and insists on reading
+/// back: it needs `created`).
+pub fn wasm_config(wasm: &[u8], created: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "created": created,
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [crate::sha256_digest(wasm)],
+    }))
+    .expect("config json")
+}
+
 /// An OCI image manifest in the shape upstream wkg publishes.
 pub fn wasm_manifest(
     config_digest: &str,

@@ -238,13 +238,7 @@ impl TestApp {
         wasm: &[u8],
         created: &str,
     ) -> (Response, Vec<u8>) {
-        let config = serde_json::to_vec(&serde_json::json!({
-            "created": created,
-            "architecture": "wasm",
-            "os": "wasip2",
-            "layerDigests": [sha256_digest(wasm)],
-        }))
-        .expect("config json");
+        let config = fixtures::wasm_config(wasm, created);
         let config_digest = self.push_blob(repo, &config).await;
         let layer_digest = self.push_blob(repo, wasm).await;
         let manifest = fixtures::wasm_manifest(

@@ -79,6 +79,15 @@ impl DockerRegistry {
     }
 }
 
+/// A gateway `[[upstream]]` entry serving `namespace` from this plain-http
+/// registry, whose repositories carry `prefix` (`""` for none).
+pub fn oci_upstream_entry(namespace: &str, authority: &str, prefix: &str) -> String {
+    format!(
+        "[[upstream]]\nnamespaces = [\"{namespace}\"]\n\
+         oci = {{ registry = \"{authority}\", namespace_prefix = \"{prefix}\", protocol = \"http\" }}\n"
+    )
+}
+
 impl Drop for DockerRegistry {
     fn drop(&mut self) {
         self.stop();
@@ -193,14 +202,7 @@ impl Pusher {
 
     /// Publishes Wasm bytes as a package version; returns the manifest digest.
     pub async fn publish_wasm(&self, repo: &str, tag: &str, wasm: &[u8]) -> String {
-        // The config upstream wkg writes (and insists on reading back).
-        let config = serde_json::to_vec(&serde_json::json!({
-            "created": "2024-01-01T00:00:00Z",
-            "architecture": "wasm",
-            "os": "wasip2",
-            "layerDigests": [sha256_digest(wasm)],
-        }))
-        .expect("config json");
+        let config = fixtures::wasm_config(wasm, "2024-01-01T00:00:00Z");
         let config = config.as_slice();
         let config_digest = self.push_blob(repo, config).await;
         let layer_digest = self.push_blob(repo, wasm).await;

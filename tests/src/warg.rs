@@ -57,6 +57,14 @@ impl WargServer {
         }
     }
 
+    /// A gateway `[[upstream]]` entry serving `namespace` from this server.
+    pub fn upstream_entry(&self, namespace: &str) -> String {
+        format!(
+            "[[upstream]]\nnamespaces = [\"{namespace}\"]\nwarg = {{ url = \"{}\" }}\n",
+            self.url
+        )
+    }
+
     /// A publisher with its own key and client storage.
     pub async fn publisher(&self) -> WargPublisher {
         let storage = TempDir::new().expect("temp dir");

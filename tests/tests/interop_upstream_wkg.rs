@@ -327,10 +327,10 @@ async fn upstream_wkg_gets_a_package_through_the_proxy() {
         .pusher()
         .publish_wasm("webassembly/wasi/clocks", "0.2.3", &component)
         .await;
-    let app = TestApp::spawn_with(&format!(
-        "[[upstream]]\nnamespaces = [\"wasi\"]\n\
-         oci = {{ registry = \"{}\", namespace_prefix = \"webassembly/\", protocol = \"http\" }}\n",
-        registry.authority
+    let app = TestApp::spawn_with(&integration_tests::upstream::oci_upstream_entry(
+        "wasi",
+        &registry.authority,
+        "webassembly/",
     ))
     .await;
     let wkg = Wkg::new(&app);
@@ -370,11 +370,7 @@ async fn upstream_wkg_gets_a_warg_hosted_package_through_the_proxy() {
         .await
         .release("example:greeter", "1.0.0", &component)
         .await;
-    let app = TestApp::spawn_with(&format!(
-        "[[upstream]]\nnamespaces = [\"example\"]\nwarg = {{ url = \"{}\" }}\n",
-        warg.url
-    ))
-    .await;
+    let app = TestApp::spawn_with(&warg.upstream_entry("example")).await;
     let wkg = Wkg::new(&app);
     let work = TempDir::new().unwrap();
     let target = work.path().join("greeter.wasm");

@@ -8,11 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn gateway_for(warg: &WargServer) -> TestApp {
-    TestApp::spawn_with(&format!(
-        "[[upstream]]\nnamespaces = [\"example\"]\nwarg = {{ url = \"{}\" }}\n",
-        warg.url
-    ))
-    .await
+    TestApp::spawn_with(&warg.upstream_entry("example")).await
 }
 
 async fn get(gateway: &TestApp, path: &str) -> reqwest::Response {

@@ -20,10 +20,10 @@ async fn get_a_package_through_the_gateways_proxy() {
     pusher
         .publish_wasm("webassembly/wasi/clocks", "0.2.1", &v2)
         .await;
-    let app = TestApp::spawn_with(&format!(
-        "[[upstream]]\nnamespaces = [\"wasi\"]\n\
-         oci = {{ registry = \"{}\", namespace_prefix = \"webassembly/\", protocol = \"http\" }}\n",
-        registry.authority
+    let app = TestApp::spawn_with(&integration_tests::upstream::oci_upstream_entry(
+        "wasi",
+        &registry.authority,
+        "webassembly/",
     ))
     .await;
     let env = Env::with_registry(&app.authority);
@@ -60,11 +60,7 @@ async fn get_a_warg_hosted_package_through_the_gateway() {
     let publisher = warg.publisher().await;
     publisher.release("example:greeter", "0.1.0", &v1).await;
     publisher.release("example:greeter", "0.2.0", &v2).await;
-    let app = TestApp::spawn_with(&format!(
-        "[[upstream]]\nnamespaces = [\"example\"]\nwarg = {{ url = \"{}\" }}\n",
-        warg.url
-    ))
-    .await;
+    let app = TestApp::spawn_with(&warg.upstream_entry("example")).await;
     let env = Env::with_registry(&app.authority);
     let exact = env.path("greeter-0.1.0.wasm");
     ok(env

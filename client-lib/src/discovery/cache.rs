@@ -96,7 +96,7 @@ pub(super) async fn fetch(
         Err(err) => {
             return match cached {
                 Some(entry) => Ok(entry.document),
-                None => Err(error_chain(&err)),
+                None => Err(crate::error::chain(&err)),
             };
         }
     };
@@ -125,7 +125,10 @@ pub(super) async fn fetch(
             Ok(keep(document))
         }
         StatusCode::OK => {
-            let body = response.bytes().await.map_err(|e| error_chain(&e))?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| crate::error::chain(&e))?;
             match serde_json::from_slice::<Json>(&body) {
                 Ok(Json::Object(doc)) => Ok(keep(Some(doc))),
                 Ok(_) => Err("the document is not a JSON object".into()),
@@ -138,16 +141,4 @@ pub(super) async fn fetch(
             None => Err(format!("HTTP {other}")),
         },
     }
-}
-
-/// `reqwest` errors hide the useful part (connection refused) in their sources.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -14,6 +14,17 @@ pub struct PackageActivity {
     pub last_published: i64,
 }
 
+/// A `(namespace, name, last published)` row.
+impl From<(String, String, i64)> for PackageActivity {
+    fn from((namespace, name, last_published): (String, String, i64)) -> Self {
+        Self {
+            namespace,
+            name,
+            last_published,
+        }
+    }
+}
+
 impl Db {
     /// Every package with live versions, in name order. One grouped scan of
     /// the index: callers filter it to what the reader may pull, which a
@@ -26,14 +37,7 @@ impl Db {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(namespace, name, last_published)| PackageActivity {
-                namespace,
-                name,
-                last_published,
-            })
-            .collect())
+        Ok(rows.into_iter().map(PackageActivity::from).collect())
     }
 
     /// Packages per namespace, over every package (for readers who may see
@@ -59,14 +63,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(namespace, name, last_published)| PackageActivity {
-                namespace,
-                name,
-                last_published,
-            })
-            .collect())
+        Ok(rows.into_iter().map(PackageActivity::from).collect())
     }
 
     /// Whether `ns:name` has a live version.

@@ -84,48 +84,57 @@ async fn resolve_tag(
         }
     }
     let asked = upstream.tag_digest(repo.as_str(), tag).await;
-    let current = match (asked, cached) {
-        (Err(error), Some(record)) => return Ok(Some(stale(upstream, repo, tag, record, &error))),
-        (Err(error), None) => return Err(error.into()),
-        (Ok(None), None) => return Ok(None),
-        (Ok(None), Some(record)) => {
-            tracing::warn!(upstream = %upstream.name(), %repo, tag, "the upstream no longer has this tag; serving the cached manifest");
-            app.db
-                .record_upstream_tag(repo.as_str(), tag, upstream.name())
-                .await?;
-            metrics.upstream_cache(upstream.name(), "manifest", "hit");
-            return Ok(Some(Served::fresh(record)));
-        }
-        (Ok(Some(digest)), cached) => (digest, cached),
-    };
-    let (digest, cached) = current;
-    if let Some(record) = cached {
-        if record.digest == digest || semver::Version::parse(tag).is_ok() {
-            if record.digest != digest {
-                version_repointed(upstream, repo, tag, &record.digest, &digest);
-            }
-            app.db
-                .record_upstream_tag(repo.as_str(), tag, upstream.name())
-                .await?;
-            metrics.upstream_cache(upstream.name(), "manifest", "hit");
-            return Ok(Some(Served::fresh(record)));
-        }
+    let Some(record) = cached else {
+        // Nothing cached: the upstream's answer is the only one.
+        let Some(digest) = asked? else {
+            return Ok(None);
+        };
         metrics.upstream_cache(upstream.name(), "manifest", "miss");
-        return match upstream.manifest(repo.as_str(), &digest).await {
-            Ok(Some(raw)) => Ok(Some(Served::fresh(
+        return match upstream.manifest(repo.as_str(), &digest).await? {
+            Some(raw) => Ok(Some(Served::fresh(
                 ingest(app, upstream, repo, Some(tag), raw).await?,
             ))),
-            Ok(None) => Ok(Some(Served::fresh(record))),
-            Err(error) => Ok(Some(stale(upstream, repo, tag, record, &error))),
+            None => Ok(None),
         };
+    };
+    let digest = match asked {
+        Err(error) => return Ok(Some(stale(upstream, repo, tag, record, &error))),
+        Ok(None) => {
+            tracing::warn!(upstream = %upstream.name(), %repo, tag, "the upstream no longer has this tag; serving the cached manifest");
+            return confirmed(app, upstream, repo, tag, record).await;
+        }
+        Ok(Some(digest)) => digest,
+    };
+    if record.digest == digest || semver::Version::parse(tag).is_ok() {
+        if record.digest != digest {
+            version_repointed(upstream, repo, tag, &record.digest, &digest);
+        }
+        return confirmed(app, upstream, repo, tag, record).await;
     }
     metrics.upstream_cache(upstream.name(), "manifest", "miss");
-    match upstream.manifest(repo.as_str(), &digest).await? {
-        Some(raw) => Ok(Some(Served::fresh(
+    match upstream.manifest(repo.as_str(), &digest).await {
+        Ok(Some(raw)) => Ok(Some(Served::fresh(
             ingest(app, upstream, repo, Some(tag), raw).await?,
         ))),
-        None => Ok(None),
+        Ok(None) => Ok(Some(Served::fresh(record))),
+        Err(error) => Ok(Some(stale(upstream, repo, tag, record, &error))),
     }
+}
+
+/// The cached manifest of a tag the upstream was just asked about: served,
+/// and the check recorded so the next one waits for `tag_ttl`.
+async fn confirmed(
+    app: &AppState,
+    upstream: &Upstream,
+    repo: &RepoName,
+    tag: &str,
+    record: ManifestRecord,
+) -> ApiResult<Option<Served>> {
+    app.db
+        .record_upstream_tag(repo.as_str(), tag, upstream.name())
+        .await?;
+    global().upstream_cache(upstream.name(), "manifest", "hit");
+    Ok(Some(Served::fresh(record)))
 }
 
 /// The cached manifest, served although the upstream could not confirm it.

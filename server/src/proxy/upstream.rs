@@ -261,7 +261,7 @@ impl Upstream {
 
     fn classify(&self, error: &wkg_client::Error) -> Error {
         let upstream = self.config.name.clone();
-        let detail = error_chain(error);
+        let detail = wkg_client::error::chain(error);
         match error {
             wkg_client::Error::Unreachable { .. } => Error::Unreachable { upstream, detail },
             wkg_client::Error::Unauthorized { .. } => Error::Refused { upstream, detail },
@@ -348,7 +348,7 @@ impl Upstream {
                 .await
                 .map_err(|e| Error::Unreachable {
                     upstream: self.config.name.clone(),
-                    detail: format!("{url}: {}", error_chain(&e)),
+                    detail: format!("{url}: {}", wkg_client::error::chain(&e)),
                 })?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok((host.to_string(), String::new()));
@@ -370,19 +370,4 @@ impl Upstream {
         let location = metadata.oci_location(&registry);
         Ok((location.registry, location.namespace_prefix))
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }

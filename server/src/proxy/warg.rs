@@ -19,13 +19,13 @@ use wkg_client::warg::WargRelease;
 use super::manifests::{Served, store};
 use super::{Error, Upstream};
 use crate::app::AppState;
-use crate::digest::{Digest, Hasher};
+use crate::digest::Digest;
 use crate::error::ApiResult;
 use crate::metrics::global;
 use crate::names::{Reference, RepoName};
 use crate::packages::{WASM_CONFIG, WASM_LAYER};
 use crate::registry::manifests::OCI_MANIFEST;
-use crate::storage::{StorageKey, pump};
+use crate::registry::uploads::store_verified;
 
 /// Resolves `reference` in a repository proxied from a Warg registry.
 pub async fn resolve(
@@ -99,7 +99,7 @@ async fn cache_release(
         layer_digests: [&release.digest],
     })
     .map_err(|e| Error::Local(e.to_string()))?;
-    let config_digest = store_bytes(app, repo, &config).await?;
+    let config_digest = store_bytes(app, upstream, repo, &config).await?;
     let version = release.version.to_string();
     let manifest = serde_json::to_vec(&Manifest {
         schema_version: 2,
@@ -146,44 +146,32 @@ async fn store_file(
             path.display()
         ))
     })?;
-    let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-    let (writer, pumped) = pump(
-        stream,
-        writer,
-        vec![Hasher::new(digest.algorithm())],
-        upstream.config.timeout,
-    )
-    .await?;
-    let actual = pumped.hashers.into_iter().next().map(Hasher::finish);
-    if actual.as_ref() != Some(digest) {
-        writer.abort().await;
-        return Err(Error::Corrupt {
-            upstream: upstream.name().to_string(),
-            what: format!("content for {digest}"),
-        }
-        .into());
-    }
-    writer.commit().await?;
-    app.db
-        .link_new_blob(
-            repo.as_str(),
-            &digest.to_string(),
-            i64::try_from(pumped.size).unwrap_or(i64::MAX),
-        )
-        .await?;
-    Ok(pumped.size)
+    store_verified(app, repo, digest, stream, upstream.config.timeout)
+        .await?
+        .map_err(|_| {
+            Error::Corrupt {
+                upstream: upstream.name().to_string(),
+                what: format!("content for {digest}"),
+            }
+            .into()
+        })
 }
 
 /// Stores a small blob the gateway made itself.
-async fn store_bytes(app: &AppState, repo: &RepoName, bytes: &[u8]) -> ApiResult<Digest> {
+async fn store_bytes(
+    app: &AppState,
+    upstream: &Upstream,
+    repo: &RepoName,
+    bytes: &[u8],
+) -> ApiResult<Digest> {
     let digest = Digest::of(crate::digest::Algorithm::Sha256, bytes);
-    let mut writer = app.storage.writer(StorageKey::Blob(&digest)).await?;
-    writer.write(bytes.to_vec().into()).await?;
-    writer.commit().await?;
-    app.db
-        .link_new_blob(repo.as_str(), &digest.to_string(), bytes.len() as i64)
-        .await?;
+    let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
+        bytes::Bytes::copy_from_slice(bytes),
+    )]);
+    store_verified(app, repo, &digest, body, upstream.config.timeout)
+        .await?
+        .map_err(|_| Error::Local("a blob the gateway made does not hash to itself".into()))?;
     Ok(digest)
 }
 

@@ -300,29 +300,59 @@ pub async fn store_monolithic(
     digest: &Digest,
     body: Body,
 ) -> ApiResult<()> {
-    let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
     let _in_progress = UploadInProgress::start(app)?;
-    let (writer, pumped) = pump(
+    let stored = store_verified(
+        app,
+        repo,
+        digest,
         body.into_data_stream(),
-        writer,
-        vec![Hasher::new(digest.algorithm())],
         app.config.uploads.body_idle_timeout,
     )
     .await?;
-    let computed = pumped.hashers.into_iter().next().map(Hasher::finish);
-    if computed.as_ref() != Some(digest) {
+    match stored {
+        Ok(_) => Ok(()),
+        Err(computed) => Err(digest_mismatch(digest, &computed)),
+    }
+}
+
+/// Streams bytes into the blob store under `digest` and, once they hash to
+/// it, makes the blob visible and links it into `repo`. Returns the size, or
+/// (with nothing stored) the digest the bytes really have. A stream silent
+/// for `idle_timeout` is abandoned.
+pub async fn store_verified<S, E>(
+    app: &App,
+    repo: &RepoName,
+    digest: &Digest,
+    stream: S,
+    idle_timeout: std::time::Duration,
+) -> ApiResult<Result<u64, Digest>>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
+    let (writer, pumped) = pump(
+        stream,
+        writer,
+        vec![Hasher::new(digest.algorithm())],
+        idle_timeout,
+    )
+    .await?;
+    let computed = pumped
+        .hashers
+        .into_iter()
+        .next()
+        .map_or_else(|| Digest::of(digest.algorithm(), b""), Hasher::finish);
+    if &computed != digest {
         writer.abort().await;
-        return Err(digest_mismatch(
-            digest,
-            &computed.unwrap_or_else(|| Digest::of(digest.algorithm(), b"")),
-        ));
+        return Ok(Err(computed));
     }
     writer.commit().await?;
     let size = i64::try_from(pumped.size).unwrap_or(i64::MAX);
     app.db
         .link_new_blob(repo.as_str(), &digest.to_string(), size)
         .await?;
-    Ok(())
+    Ok(Ok(pumped.size))
 }
 
 /// Removes a session's rows and staged bytes.
