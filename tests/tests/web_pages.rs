@@ -26,6 +26,37 @@ fn assert_in_order(haystack: &str, needles: &[&str]) {
     }
 }
 
+/// Asserts the install panel's snippets, as (label, text).
+fn assert_snippets(html: &str, expected: &[(&str, &str)]) {
+    let shown = snippets(html);
+    let shown: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|(l, t)| (l.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(shown, expected);
+}
+
+/// The install panel's snippets as (label, text), HTML entities decoded.
+fn snippets(html: &str) -> Vec<(String, String)> {
+    let panel = between(html, r#"<h2 id="install-heading">"#, "</section>").expect("install panel");
+    panel
+        .split(r#"<div class="snippet"><p>"#)
+        .skip(1)
+        .map(|snippet| {
+            let label = between(snippet, "", "</p>").expect("label");
+            let text = between(snippet, "<pre><code>", "</code></pre>").expect("text");
+            (unescape(label), unescape(text))
+        })
+        .collect()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 #[tokio::test]
 async fn home_lists_recent_packages_and_namespaces() {
     let app = TestApp::spawn().await;
@@ -135,8 +166,17 @@ async fn package_page_shows_metadata_versions_and_install_snippets() {
     assert!(hello.contains("Ada &lt;ada@example.com&gt;"));
     assert!(hello.contains(r#"<a href="https://example.com/acme/hello" rel="nofollow noopener">"#));
     assert!(hello.contains(r#"<a href="https://example.com/hello" rel="nofollow noopener">"#));
-    assert!(hello.contains("<code>wkg get acme:hello@1.2.0</code>"));
-    assert!(hello.contains(&format!("<code>{}/acme/hello:1.2.0</code>", app.authority)));
+    // A component: wkg get and the OCI reference (WIT cannot name it).
+    assert_snippets(
+        &hello,
+        &[
+            ("With wkg", "wkg get acme:hello@1.2.0"),
+            (
+                "OCI reference",
+                &format!("{}/acme/hello:1.2.0", app.authority),
+            ),
+        ],
+    );
     assert!(hello.contains(r#"title="Published to this registry">local</span>"#));
     assert_in_order(
         &hello,
@@ -186,13 +226,49 @@ async fn package_page_shows_metadata_versions_and_install_snippets() {
             r#"<span class="badge yanked""#,
         ],
     );
-    assert!(
-        greet.contains("<code>import acme:greet/greeter@1.0.0;</code>"),
-        "{greet}"
+    // A WIT package: the `use` line, the world's `import`, the wkg.toml
+    // pin (install_snippets_work_with_upstream_wkg feeds them to wkg).
+    assert_snippets(
+        &greet,
+        &[
+            ("With wkg", "wkg get acme:greet@1.0.0"),
+            ("In a WIT file", "use acme:greet/greeter@1.0.0;"),
+            ("In a WIT world", "import acme:greet/greeter@1.0.0;"),
+            (
+                "Pinned in wkg.toml",
+                "[overrides.\"acme:greet\"]\nversion = \"=1.0.0\"",
+            ),
+            (
+                "OCI reference",
+                &format!("{}/acme/greet:1.0.0", app.authority),
+            ),
+        ],
     );
     assert!(greet.contains("WIT package"));
     assert!(greet.contains("<p class=\"lead\">Greets people, loudly or politely</p>"));
     assert!(greet.contains("License</dt><dd>Apache-2.0</dd>"), "{greet}");
+
+    // A WIT package with only a world: `include` it; no `use` (a `use`
+    // names interfaces only).
+    let worlds = "package acme:runner@0.3.0;\n\nworld runner {\n  export run: func();\n}\n";
+    let worlds = integration_tests::fixtures::wit_package(worlds);
+    web_support::publish(&app, "acme/runner", "0.3.0", &worlds).await;
+    let runner = page(&app.client, &app.url("/packages/acme/runner"), 200).await;
+    assert_snippets(
+        &runner,
+        &[
+            ("With wkg", "wkg get acme:runner@0.3.0"),
+            ("In a WIT world", "include acme:runner/runner@0.3.0;"),
+            (
+                "Pinned in wkg.toml",
+                "[overrides.\"acme:runner\"]\nversion = \"=0.3.0\"",
+            ),
+            (
+                "OCI reference",
+                &format!("{}/acme/runner:0.3.0", app.authority),
+            ),
+        ],
+    );
 }
 
 #[tokio::test]
@@ -346,4 +422,98 @@ async fn pages_send_safe_headers_and_a_cacheable_stylesheet() {
         unversioned.headers()["cache-control"],
         "public, max-age=300"
     );
+}
+
+/// Upstream wkg 0.16.1, installed by tests/scripts/install-upstream-wkg
+/// (`WKG_UPSTREAM_BIN` overrides); missing, the test fails, never skips.
+fn upstream_wkg() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("WKG_UPSTREAM_BIN") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let cached = std::path::Path::new(&home).join(".cache/wkg-gateway-tools/wkg-0.16.1/bin/wkg");
+    assert!(
+        cached.exists(),
+        "upstream wkg 0.16.1 is not at {}: run tests/scripts/install-upstream-wkg",
+        cached.display()
+    );
+    cached
+}
+
+/// Runs upstream wkg in `dir` against `app` (isolated config and cache).
+async fn run_wkg(app: &TestApp, home: &std::path::Path, dir: &std::path::Path, args: &[&str]) {
+    let config = home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_registry = \"{0}\"\n\n[registry.\"{0}\".oci]\nprotocol = \"http\"\n",
+            app.authority
+        ),
+    )
+    .expect("wkg config");
+    let mut command = std::process::Command::new(upstream_wkg());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("WKG_CONFIG_FILE", &config)
+        .env("WKG_CACHE_DIR", home.join("cache"))
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("xdg"))
+        .env("XDG_CACHE_HOME", home.join("xdg-cache"));
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run wkg");
+    assert!(
+        output.status.success(),
+        "wkg {} failed:\n{}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The snippets are what wkg takes: a project whose WIT has a version
+/// page's `use` and `import` lines and whose wkg.toml is its override
+/// builds with upstream wkg, which resolves exactly that version.
+#[tokio::test(flavor = "multi_thread")]
+async fn install_snippets_work_with_upstream_wkg() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    let html = page(
+        &app.client,
+        &app.url("/packages/acme/greet/1.1.0-rc.1"),
+        200,
+    )
+    .await;
+    let snippets: std::collections::HashMap<String, String> = snippets(&html).into_iter().collect();
+    let home = tempfile::tempdir().expect("temp dir");
+    let project = tempfile::tempdir().expect("temp dir");
+    let wit = project.path().join("wit");
+    std::fs::create_dir_all(&wit).expect("wit dir");
+    std::fs::write(
+        wit.join("app.wit"),
+        format!(
+            "package my:app@0.1.0;\n\n{}\n\nworld uses {{\n  import greeter;\n}}\n\n\
+             world imports {{\n  {}\n}}\n",
+            snippets["In a WIT file"], snippets["In a WIT world"]
+        ),
+    )
+    .expect("app.wit");
+    std::fs::write(
+        project.path().join("wkg.toml"),
+        format!("{}\n", snippets["Pinned in wkg.toml"]),
+    )
+    .expect("wkg.toml");
+    run_wkg(
+        &app,
+        home.path(),
+        project.path(),
+        &["build", "-o", "app.wasm"],
+    )
+    .await;
+    let lock = std::fs::read_to_string(project.path().join("wkg.lock")).expect("wkg.lock");
+    let greet = between(&lock, "name = \"acme:greet\"", "[[packages]]").unwrap_or(&lock);
+    assert!(greet.contains("version = \"1.1.0-rc.1\""), "{lock}");
+    assert!(project.path().join("app.wasm").exists());
 }

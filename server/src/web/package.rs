@@ -144,7 +144,16 @@ fn version_table(
     }
 }
 
-/// Copy-ready snippets: `wkg get`, the WIT line (WIT packages), the OCI reference.
+/// One copy-ready snippet of the install panel.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snippet {
+    /// Where the text goes, shown above it.
+    pub label: &'static str,
+    /// The text to copy (may span lines).
+    pub text: String,
+}
+
+/// The install panel: [`snippets`] for `version`, and how wkg finds the registry.
 pub fn install_panel(
     app: &AppState,
     namespace: &str,
@@ -153,23 +162,15 @@ pub fn install_panel(
 ) -> Markup {
     let authority = registry_authority(&app.public_url);
     let repository = naming::repository(&app.config.registry.namespace_prefix, namespace, name);
-    let wit_line = wit_line(version);
+    let oci_reference = format!("{authority}/{repository}:{}", version.version);
     html! {
         section.panel aria-labelledby="install-heading" {
             h2 #install-heading { "Install " (version.version) }
-            div.snippet {
-                p { "With wkg" }
-                pre { code { "wkg get " (namespace) ":" (name) "@" (version.version) } }
-            }
-            @if let Some(line) = wit_line {
+            @for snippet in snippets(namespace, name, version, &oci_reference) {
                 div.snippet {
-                    p { "In a WIT world" }
-                    pre { code { (line) } }
+                    p { (snippet.label) }
+                    pre { code { (snippet.text) } }
                 }
-            }
-            div.snippet {
-                p { "OCI reference" }
-                pre { code { (authority) "/" (repository) ":" (version.version) } }
             }
             p.hint { "wkg finds this registry through its "
                 a href="/.well-known/wasm-pkg/registry.json" { "registry.json" }
@@ -178,24 +179,102 @@ pub fn install_panel(
     }
 }
 
-/// `import ns:name/iface@1.0.0;` for a WIT package (its first interface),
-/// or `include ns:name/world@1.0.0;` when it only has worlds.
-fn wit_line(version: &IndexedVersion) -> Option<String> {
-    if version.kind != "wit" {
-        return None;
+/// The ways to use `ns:name@ver`, in the order the panel shows them:
+///
+/// - **With wkg**: `wkg get ns:name@ver`, for every package.
+/// - **In a WIT file** (WIT packages with interfaces): `use ns:name/iface@ver;`,
+///   a top-level `use` that brings the package's first interface into scope for
+///   every world and interface of the file. A `use` cannot name a world, so
+///   packages with only worlds get no such line.
+/// - **In a WIT world** (WIT packages): `import ns:name/iface@ver;`, or
+///   `include ns:name/world@ver;` when the package has only worlds.
+/// - **In wkg.toml** (WIT packages): `[overrides."ns:name"]` with
+///   `version = "=ver"`. wkg.toml is the optional project file of
+///   wasm-pkg-tools; its `[overrides]` table maps a package to
+///   `{ path = "..." }` (a local copy: only useful to the package's own
+///   authors) or `{ version = "<semver requirement>" }`. wkg adds an
+///   override's requirement before the ones it reads from the WIT, so it
+///   wins for this package wherever it is reached, directly or through
+///   another package's WIT: `=ver` pins exactly this version in the
+///   project file, next to the `use` line that names it. The dotted table
+///   header pastes into a file that already has other overrides, and is
+///   how upstream's own tests write them. Upstream's parser rejects
+///   unknown keys, and `install_snippets_work_with_upstream_wkg` builds a
+///   project from these lines with upstream wkg.
+/// - **OCI reference**: `registry/prefix+ns/name:ver`, for OCI tools.
+///
+/// Components and core modules get only `wkg get` and the OCI reference:
+/// WIT can name interfaces and worlds of WIT packages but no component, so
+/// neither a WIT line nor an override (which applies to dependencies named
+/// in the project's WIT) could refer to one.
+pub fn snippets(
+    namespace: &str,
+    name: &str,
+    version: &IndexedVersion,
+    oci_reference: &str,
+) -> Vec<Snippet> {
+    let ver = &version.version;
+    let mut snippets = vec![Snippet {
+        label: "With wkg",
+        text: format!("wkg get {namespace}:{name}@{ver}"),
+    }];
+    if let Some(wit) = WitItems::of(version) {
+        let package = &wit.package;
+        if let Some(interface) = &wit.interface {
+            snippets.push(Snippet {
+                label: "In a WIT file",
+                text: format!("use {package}/{interface}@{ver};"),
+            });
+        }
+        let world_line = match (&wit.interface, &wit.world) {
+            (Some(interface), _) => Some(format!("import {package}/{interface}@{ver};")),
+            (None, Some(world)) => Some(format!("include {package}/{world}@{ver};")),
+            (None, None) => None,
+        };
+        if let Some(line) = world_line {
+            snippets.push(Snippet {
+                label: "In a WIT world",
+                text: line,
+            });
+            snippets.push(Snippet {
+                label: "Pinned in wkg.toml",
+                text: format!("[overrides.\"{namespace}:{name}\"]\nversion = \"={ver}\""),
+            });
+        }
     }
-    let package = version.wit_package.as_deref()?;
-    let bare = package.split('@').next().unwrap_or(package);
-    let first = |column: Option<&str>| {
-        column
-            .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
-            .and_then(|names| names.into_iter().next())
-    };
-    if let Some(interface) = first(version.interfaces.as_deref()) {
-        return Some(format!("import {bare}/{interface}@{};", version.version));
+    snippets.push(Snippet {
+        label: "OCI reference",
+        text: oci_reference.to_string(),
+    });
+    snippets
+}
+
+/// What WIT can name in a WIT package: its first interface and first world.
+struct WitItems {
+    /// `ns:name`, as the package's WIT declares it (without the version).
+    package: String,
+    interface: Option<String>,
+    world: Option<String>,
+}
+
+impl WitItems {
+    fn of(version: &IndexedVersion) -> Option<Self> {
+        if version.kind != "wit" {
+            return None;
+        }
+        let package = version.wit_package.as_deref()?;
+        let bare = package.split('@').next().unwrap_or(package);
+        let first = |column: Option<&str>| {
+            column
+                .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+                .and_then(|names| names.into_iter().next())
+        };
+        Some(Self {
+            package: bare.to_string(),
+            interface: first(version.interfaces.as_deref()),
+            world: first(version.worlds.as_deref()),
+        })
     }
-    first(version.worlds.as_deref())
-        .map(|world| format!("include {bare}/{world}@{};", version.version))
 }
 
 fn about_panel(
@@ -277,18 +356,48 @@ mod tests {
         }
     }
 
+    fn texts(version: &IndexedVersion) -> Vec<(&'static str, String)> {
+        snippets("acme", "greet", version, "reg.example/acme/greet:1.2.0")
+            .into_iter()
+            .map(|s| (s.label, s.text))
+            .collect()
+    }
+
     #[test]
-    fn wit_lines_name_an_interface_or_world() {
+    fn wit_packages_get_use_import_and_override_lines() {
         let v = version("wit", Some(r#"["greeter"]"#), Some(r#"["hello"]"#));
         assert_eq!(
-            wit_line(&v).as_deref(),
-            Some("import acme:greet/greeter@1.2.0;")
+            texts(&v),
+            [
+                ("With wkg", "wkg get acme:greet@1.2.0".to_string()),
+                ("In a WIT file", "use acme:greet/greeter@1.2.0;".into()),
+                ("In a WIT world", "import acme:greet/greeter@1.2.0;".into()),
+                (
+                    "Pinned in wkg.toml",
+                    "[overrides.\"acme:greet\"]\nversion = \"=1.2.0\"".into()
+                ),
+                ("OCI reference", "reg.example/acme/greet:1.2.0".into()),
+            ]
         );
+        // Only worlds: no `use` (it cannot name a world), an `include`.
         let v = version("wit", Some("[]"), Some(r#"["hello"]"#));
+        let lines = texts(&v);
         assert_eq!(
-            wit_line(&v).as_deref(),
-            Some("include acme:greet/hello@1.2.0;")
+            lines[1],
+            ("In a WIT world", "include acme:greet/hello@1.2.0;".into())
         );
-        assert_eq!(wit_line(&version("component", None, None)), None);
+        assert_eq!(lines[2].0, "Pinned in wkg.toml");
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn components_get_wkg_get_and_the_oci_reference() {
+        for kind in ["component", "module"] {
+            let labels: Vec<_> = texts(&version(kind, None, None))
+                .into_iter()
+                .map(|(label, _)| label)
+                .collect();
+            assert_eq!(labels, ["With wkg", "OCI reference"], "{kind}");
+        }
     }
 }
