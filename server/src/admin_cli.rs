@@ -1,5 +1,9 @@
 //! `wkg-gateway admin ...`: users, grants and access tokens, acting on the
 //! database a running gateway uses (which sees every change at once).
+//!
+//! Every change made here is written to the same audit log as the admin
+//! API's (actor `cli:<unix user>`, see [`cli_actor`]), so
+//! `GET /api/v1/admin/audit` shows who changed what through either door.
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -9,6 +13,7 @@ use clap::Subcommand;
 
 use crate::app::AppState;
 use crate::auth::admin::{self, AdminError};
+use crate::db::{Db, NewAuditEntry};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -107,10 +112,17 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
             admin::add_user(db, &name, password).await?;
             let kind = if robot { "robot" } else { "user" };
             println!("added {kind} {name}");
+            audit(
+                db,
+                &user_target(&name),
+                &format!("user add {name} ({kind})"),
+            )
+            .await?;
         }
         AdminCommand::User(UserCommand::Remove { name }) => {
             admin::remove_user(db, &name).await?;
             println!("removed user {name} with their grants and tokens");
+            audit(db, &user_target(&name), &format!("user remove {name}")).await?;
         }
         AdminCommand::User(UserCommand::List) => {
             for user in admin::list_users(db).await? {
@@ -129,10 +141,14 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         } => {
             let rule = admin::grant(db, &name, &pattern, &actions).await?;
             println!("{name} may now {} on {}", rule.actions, rule.pattern);
+            let detail = format!("grant {name} {} {}", rule.pattern, rule.actions);
+            audit(db, &format!("{}/grants", user_target(&name)), &detail).await?;
         }
         AdminCommand::RevokeGrant { name, pattern } => {
             admin::revoke_grant(db, &name, &pattern).await?;
             println!("removed {name}'s grant on {pattern}");
+            let detail = format!("revoke-grant {name} {pattern}");
+            audit(db, &format!("{}/grants", user_target(&name)), &detail).await?;
         }
         AdminCommand::Token(TokenCommand::Create {
             name,
@@ -140,6 +156,7 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
             scopes,
             description,
         }) => {
+            let ttl_text = ttl.as_deref().unwrap_or("never expires").to_string();
             let ttl = ttl.as_deref().map(admin::parse_ttl).transpose()?;
             let scopes = admin::parse_scopes(&scopes)?;
             let created = admin::create_token(db, &name, &description, ttl, &scopes).await?;
@@ -147,7 +164,16 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
                 "created token {} for {name}; the secret below is shown only now:",
                 created.token.id
             );
+            // Printed before the audit write: the token exists either way,
+            // and its secret can never be shown again.
             println!("{}", created.secret);
+            let scope_text = if created.token.scopes.is_empty() {
+                "all of the user's grants".to_string()
+            } else {
+                created.token.scopes.join(",")
+            };
+            let detail = format!("token create for {name} (ttl: {ttl_text}; scopes: {scope_text})");
+            audit(db, &token_target(&created.token.id), &detail).await?;
         }
         AdminCommand::Token(TokenCommand::List { user }) => {
             for token in admin::list_tokens(db, user.as_deref()).await? {
@@ -169,6 +195,7 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         AdminCommand::Token(TokenCommand::Revoke { id }) => {
             admin::revoke_token(db, &id).await?;
             println!("revoked token {id}");
+            audit(db, &token_target(&id), &format!("token revoke {id}")).await?;
         }
         AdminCommand::Audit { limit } => {
             for entry in db.audit_entries(None, limit.clamp(1, 10_000)).await? {
@@ -186,6 +213,73 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         }
     }
     Ok(())
+}
+
+/// The audit actor of changes made with this CLI: `cli:<unix user>`, the
+/// login name from `USER` or `LOGNAME`, else `uid=<n>` (containers often set
+/// neither), else `unknown`. User names cannot contain `:`, so this never
+/// reads as an HTTP caller. It is what the environment says, not a proof:
+/// whoever runs the CLI can already write the database directly. Entries
+/// from the CLI also carry client `local` and status 0 (no HTTP answer).
+pub fn cli_actor() -> String {
+    let login = ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|key| std::env::var(key).ok())
+        .map(|name| {
+            name.chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(64)
+                .collect::<String>()
+        })
+        .find(|name| !name.is_empty())
+        .or_else(process_uid)
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("cli:{login}")
+}
+
+/// `uid=<n>` of this process, from the owner of `/proc/self` (Linux).
+#[cfg(unix)]
+fn process_uid() -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self")
+        .ok()
+        .map(|meta| format!("uid={}", meta.uid()))
+}
+
+#[cfg(not(unix))]
+fn process_uid() -> Option<String> {
+    None
+}
+
+/// The admin API resource a change touched, so one user's or token's
+/// history reads the same whichever door the change came through.
+fn user_target(name: &str) -> String {
+    format!("/api/v1/admin/users/{name}")
+}
+
+fn token_target(id: &str) -> String {
+    format!("/api/v1/admin/tokens/{id}")
+}
+
+/// Records a successful change made with the CLI. The change is already
+/// made when this runs; a failure says so rather than leaving it unlogged
+/// in silence.
+async fn audit(db: &Db, target: &str, detail: &str) -> Result<(), AdminError> {
+    let actor = cli_actor();
+    let entry = NewAuditEntry {
+        actor: &actor,
+        client: "local",
+        action: "admin",
+        target,
+        outcome: "allowed",
+        status: 0,
+        detail,
+    };
+    db.append_audit(entry).await.map_err(|error| {
+        AdminError::Internal(format!(
+            "the change was made, but writing it to the audit log failed: {error}"
+        ))
+    })
 }
 
 fn format_millis(millis: i64) -> String {

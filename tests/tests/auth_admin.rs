@@ -1,8 +1,6 @@
-//! Administration over real HTTP and through `wkg-gateway admin`, the first
-//! admin created at first start, and the audit log.
-
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+//! Administration over real HTTP, the first admin created at first start,
+//! and the audit log. The `wkg-gateway admin` CLI is tested in
+//! `auth_admin_cli.rs`.
 
 use integration_tests::auth::basic;
 use integration_tests::{GatewayProcess, TestApp, fixtures};
@@ -88,6 +86,20 @@ async fn admin_api_manages_users_grants_tokens_and_shows_the_audit_log() {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The robot is no administrator; anonymous callers are challenged.
+    let not_admin = robot
+        .post(app.url("/api/v1/admin/users"))
+        .json(&json!({"name": "intruder"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_admin.status(), StatusCode::FORBIDDEN);
+    let anonymous_admin = integration_tests::http_client()
+        .delete(app.url("/api/v1/admin/users/root"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_admin.status(), StatusCode::UNAUTHORIZED);
     let listed: Value = admin
         .get(app.url("/api/v1/admin/tokens?user=robot-ci"))
         .send()
@@ -134,6 +146,16 @@ async fn admin_api_manages_users_grants_tokens_and_shows_the_audit_log() {
         )
         .await;
     assert_eq!(pushed.status(), StatusCode::CREATED);
+    // So is an allowed delete.
+    let (scratch, _) = app
+        .push_artifact("acme/scratch", "latest", b"gone soon")
+        .await;
+    let deleted = admin
+        .delete(app.url(&format!("/v2/acme/scratch/manifests/{scratch}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::ACCEPTED);
     let audit: Value = admin
         .get(app.url("/api/v1/admin/audit?limit=100"))
         .send()
@@ -152,6 +174,40 @@ async fn admin_api_manages_users_grants_tokens_and_shows_the_audit_log() {
     assert!(has("robot-ci", "delete", "denied"), "{audit}");
     assert!(has("unauthenticated", "push", "denied"), "{audit}");
     assert!(has("root", "admin", "allowed"), "{audit}");
+    let entry = |actor: &str, action: &str, outcome: &str| {
+        entries
+            .iter()
+            .find(|e| e["actor"] == actor && e["action"] == action && e["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {actor} {action} {outcome} entry: {audit}"))
+    };
+    let delete = entry("root", "delete", "allowed");
+    assert_eq!(delete["target"], "acme/scratch", "{delete}");
+    assert_eq!(delete["status"], 202, "{delete}");
+    assert_eq!(
+        delete["detail"],
+        format!("DELETE /v2/acme/scratch/manifests/{scratch}"),
+        "{delete}"
+    );
+    let refused_admin = entry("robot-ci", "admin", "denied");
+    assert_eq!(refused_admin["status"], 403, "{refused_admin}");
+    assert_eq!(
+        refused_admin["target"], "/api/v1/admin/users",
+        "{refused_admin}"
+    );
+    assert_eq!(
+        refused_admin["detail"], "POST /api/v1/admin/users",
+        "{refused_admin}"
+    );
+    let anonymous_refusal = entry("anonymous", "admin", "denied");
+    assert_eq!(anonymous_refusal["status"], 401, "{anonymous_refusal}");
+    assert_eq!(
+        anonymous_refusal["detail"], "DELETE /api/v1/admin/users/root",
+        "{anonymous_refusal}"
+    );
+    assert!(
+        !audit.to_string().contains(&secret),
+        "the audit log never holds a token secret"
+    );
 
     let removed = admin
         .delete(app.url("/api/v1/admin/users/robot-ci/grants?pattern=acme/*"))
@@ -182,134 +238,6 @@ async fn admin_api_manages_users_grants_tokens_and_shows_the_audit_log() {
     assert!(!names.contains(&"robot-ci"), "{names:?}");
 }
 
-/// Runs `wkg-gateway admin ...` against a gateway's database.
-fn admin_cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut command = Command::new(SERVER);
-    command
-        .arg("admin")
-        .args(args)
-        .env("WKG_GATEWAY_AUTH__MODE", "token")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in app.gateway_env() {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("admin cli");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    } else {
-        drop(child.stdin.take());
-    }
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
-#[tokio::test]
-async fn admin_cli_changes_what_a_running_gateway_allows() {
-    let app = TestApp::spawn_token_mode("").await;
-    let client = integration_tests::http_client();
-    let (ok, _, err) = admin_cli(
-        &app,
-        &["user", "add", "alice", "--password-stdin"],
-        Some("alice-password\n"),
-    );
-    assert!(ok, "{err}");
-    let denied = client
-        .get(app.url("/v2/team/app/tags/list"))
-        .header("authorization", basic("alice", "alice-password"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
-    let (ok, out, err) = admin_cli(&app, &["grant", "alice", "team/*", "pull,push"], None);
-    assert!(ok && out.contains("pull,push"), "{out}{err}");
-    let allowed = client
-        .get(app.url("/v2/team/app/tags/list"))
-        .header("authorization", basic("alice", "alice-password"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        allowed.status(),
-        StatusCode::NOT_FOUND,
-        "allowed: the repo is just empty"
-    );
-
-    let (ok, secret, err) = admin_cli(
-        &app,
-        &[
-            "token",
-            "create",
-            "alice",
-            "--ttl",
-            "1h",
-            "--scope",
-            "team/*=pull",
-        ],
-        None,
-    );
-    assert!(ok, "{err}");
-    assert!(err.contains("shown only now"), "{err}");
-    let secret = secret.trim().to_string();
-    let pull = client
-        .get(app.url("/v2/team/app/tags/list"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(pull.status(), StatusCode::NOT_FOUND);
-    let push = client
-        .post(app.url("/v2/team/app/blobs/uploads/"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        push.status(),
-        StatusCode::FORBIDDEN,
-        "the token's scope is pull only"
-    );
-
-    let (ok, listing, _) = admin_cli(&app, &["token", "list", "--user", "alice"], None);
-    assert!(ok);
-    let id = listing.split('\t').next().unwrap().to_string();
-    assert!(listing.contains("team/*=pull"), "{listing}");
-    let (ok, _, err) = admin_cli(&app, &["token", "revoke", &id], None);
-    assert!(ok, "{err}");
-    let after = client
-        .get(app.url("/v2/team/app/tags/list"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
-
-    let (ok, _, err) = admin_cli(&app, &["revoke-grant", "alice", "team/*"], None);
-    assert!(ok, "{err}");
-    let (ok, users, _) = admin_cli(&app, &["user", "list"], None);
-    assert!(ok && users.contains("alice\tuser\t\n"), "{users}");
-    let (ok, _, err) = admin_cli(&app, &["grant", "nobody", "x/*", "pull"], None);
-    assert!(!ok && err.contains("no user"), "{err}");
-    let (ok, _, err) = admin_cli(&app, &["grant", "alice", "x/*", "fly"], None);
-    assert!(!ok && err.contains("pull, push, delete, admin"), "{err}");
-    let (ok, audit, _) = admin_cli(&app, &["audit"], None);
-    assert!(ok);
-    assert!(
-        audit.contains("alice") && audit.contains("denied"),
-        "{audit}"
-    );
-}
-
 #[tokio::test]
 async fn first_start_creates_an_admin() {
     // With the password given.
@@ -334,6 +262,28 @@ async fn first_start_creates_an_admin() {
         .unwrap();
     assert_eq!(users.status(), StatusCode::OK);
     assert!(!gateway.log_text().contains("first-admin-password"));
+    // The creation is the audit log's first entry.
+    let audit: Value = client
+        .get(format!("{}/api/v1/admin/audit", gateway.base))
+        .header("authorization", basic("admin", "first-admin-password"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = audit["entries"].as_array().unwrap().last().unwrap();
+    assert_eq!(first["actor"], "system:first-start", "{audit}");
+    assert_eq!(first["client"], "local", "{audit}");
+    assert_eq!(first["action"], "admin", "{audit}");
+    assert_eq!(first["outcome"], "allowed", "{audit}");
+    assert_eq!(first["target"], "/api/v1/admin/users/admin", "{audit}");
+    assert_eq!(
+        first["detail"],
+        "first start: created user admin with admin on * \
+         (password from WKG_GATEWAY_BOOTSTRAP_ADMIN_PASSWORD)"
+    );
+    assert!(!audit.to_string().contains("first-admin-password"));
 
     // Without: generated and logged once.
     let data = tempfile::tempdir().unwrap();

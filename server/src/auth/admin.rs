@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::pattern::{Actions, RepoPattern, Rule};
 use super::{password, secret};
-use crate::db::{AccessTokenRow, Db, NewAccessToken};
+use crate::db::{AccessTokenRow, Db, NewAccessToken, NewAuditEntry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -269,7 +269,12 @@ fn token_view(row: AccessTokenRow) -> TokenView {
     }
 }
 
-/// In token mode with no users at all, creates `admin` with `admin` on `*`.
+/// The audit actor of the first admin's creation at first start (user names
+/// cannot contain `:`, so it never reads as a caller).
+pub const FIRST_START_ACTOR: &str = "system:first-start";
+
+/// In token mode with no users at all, creates `admin` with `admin` on `*`,
+/// and records that in the audit log (actor [`FIRST_START_ACTOR`]).
 /// The password comes from `WKG_GATEWAY_BOOTSTRAP_ADMIN_PASSWORD`, or is
 /// generated and logged once (the only time it can be seen).
 pub async fn bootstrap_admin(db: &Db) -> Result<()> {
@@ -293,6 +298,21 @@ pub async fn bootstrap_admin(db: &Db) -> Result<()> {
         return Ok(());
     }
     db.put_grant("admin", "*", "admin").await?;
+    let source = if generated {
+        "generated and logged once"
+    } else {
+        "from WKG_GATEWAY_BOOTSTRAP_ADMIN_PASSWORD"
+    };
+    db.append_audit(NewAuditEntry {
+        actor: FIRST_START_ACTOR,
+        client: "local",
+        action: "admin",
+        target: "/api/v1/admin/users/admin",
+        outcome: "allowed",
+        status: 0,
+        detail: &format!("first start: created user admin with admin on * (password {source})"),
+    })
+    .await?;
     if generated {
         tracing::warn!(
             "created the first user `admin` with password {password} \

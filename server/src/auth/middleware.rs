@@ -74,19 +74,19 @@ pub async fn enforce(
                     &app.auth.challenge(required.scope().as_deref(), false),
                 )
                 .into_response();
-            let detail = format!("{method} {}", request.uri().path());
+            let detail = format!("{method} {}", client_path(request.uri().path()));
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return drain_then(request, refusal).await;
         }
         Err(AuthError::Credentials(message)) => {
             let refusal = challenge(&app, &required, message);
-            let detail = format!("{method} {}", request.uri().path());
+            let detail = format!("{method} {}", client_path(request.uri().path()));
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return drain_then(request, refusal).await;
         }
     };
     if let Err(refusal) = authorize(&app, &caller, &required).await {
-        let detail = format!("{method} {}", request.uri().path());
+        let detail = format!("{method} {}", client_path(request.uri().path()));
         audit(
             &app,
             &required,
@@ -98,7 +98,7 @@ pub async fn enforce(
         .await;
         return drain_then(request, refusal).await;
     }
-    let uri_path = request.uri().path().to_string();
+    let uri_path = client_path(request.uri().path());
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
     let upload_step = matches!(
@@ -118,6 +118,34 @@ pub async fn enforce(
         .await;
     }
     response
+}
+
+/// The request path as the client sent it, for the audit trail: before
+/// routing, [`crate::extract::rewrite_oci_path`] folds a multi-segment
+/// repository name into one segment (`/` as `%2F`, `%` as `%25`); this
+/// unfolds it again.
+fn client_path(path: &str) -> String {
+    let Some((name, endpoint)) = path
+        .strip_prefix("/v2/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return path.to_string();
+    };
+    let mut unfolded = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("%2F") {
+            unfolded.push('/');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("%25") {
+            unfolded.push('%');
+            rest = after;
+        } else {
+            unfolded.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    format!("/v2/{unfolded}/{endpoint}")
 }
 
 /// Reads a small unread request body before answering a refusal, so the
@@ -312,4 +340,24 @@ pub fn caller_of(extensions: &axum::http::Extensions) -> Arc<Caller> {
 /// Whether `caller` may pull the repository `repository` (full OCI name).
 pub fn may_pull(app: &AppState, caller: &Caller, repository: &str) -> bool {
     caller.may(Action::Pull, app.auth.package_path(repository))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_path;
+
+    #[test]
+    fn audit_paths_read_as_the_client_sent_them() {
+        assert_eq!(
+            client_path("/v2/acme%2Fapp/manifests/sha256:00"),
+            "/v2/acme/app/manifests/sha256:00"
+        );
+        assert_eq!(
+            client_path("/v2/a%2Fb%2Fc/blobs/uploads/"),
+            "/v2/a/b/c/blobs/uploads/"
+        );
+        assert_eq!(client_path("/v2/x%252F/tags/list"), "/v2/x%2F/tags/list");
+        assert_eq!(client_path("/api/v1/admin/users"), "/api/v1/admin/users");
+        assert_eq!(client_path("/v2/"), "/v2/");
+    }
 }

@@ -11,9 +11,13 @@ pub struct AuditEntry {
     pub id: i64,
     /// Unix milliseconds.
     pub at: i64,
-    /// User name, or `anonymous`.
+    /// Who: a user name; `anonymous` (no credentials, e.g. a public pull
+    /// token); `unauthenticated` (credentials refused); `cli:<unix user>`
+    /// (`wkg-gateway admin`, see `admin_cli::cli_actor`); or
+    /// `system:first-start` (the first admin, created at first start).
+    /// User names cannot contain `:`, so the last two never collide with one.
     pub actor: String,
-    /// Client address.
+    /// Client address; `local` for the CLI and first start.
     pub client: String,
     /// `push`, `delete`, `admin`, ...
     pub action: String,
@@ -21,7 +25,8 @@ pub struct AuditEntry {
     pub target: String,
     /// `allowed` or `denied`.
     pub outcome: String,
-    /// HTTP status of the answer.
+    /// HTTP status of the answer; 0 when there was no HTTP request (the CLI,
+    /// first start).
     pub status: i32,
     /// Request method and path, or why it was refused.
     pub detail: String,
