@@ -436,3 +436,85 @@ async fn healthcheck_command_reports_readiness() {
     assert!(!down.status.success());
     assert!(String::from_utf8_lossy(&down.stderr).contains("no answer"));
 }
+
+/// `[auth] mode = "none"` on an address other machines can reach is refused
+/// at start, naming the setting that allows it; with that setting the
+/// gateway starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn open_auth_on_a_public_address_needs_allow_anonymous_write() {
+    let data = TempDir::new().unwrap();
+    let config = data.path().join("gateway.toml");
+    let base_toml = "listen = \"0.0.0.0:0\"\npublic_url = \"http://registry.test\"\n\
+                     [auth]\nmode = \"none\"\n";
+    std::fs::write(&config, base_toml).unwrap();
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("WKG_GATEWAY_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("allow_anonymous_write") && stderr.contains("mode = \"token\""),
+        "the refusal names both ways out: {stderr}"
+    );
+    assert!(!stderr.contains("wkg-gateway is serving"), "{stderr}");
+
+    // Explicitly allowed: it starts (on 0.0.0.0, any free port) and serves.
+    std::fs::write(
+        &config,
+        format!("{base_toml}allow_anonymous_write = true\n"),
+    )
+    .unwrap();
+    let log_path = data.path().join("open.log");
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("WKG_GATEWAY_DATA_DIR", data.path())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut port = None;
+    for _ in 0..3000 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "exited with {status}: {}",
+                std::fs::read_to_string(&log_path).unwrap()
+            );
+        }
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        port = log
+            .lines()
+            .find(|l| l.contains("wkg-gateway is serving"))
+            .and_then(|l| l.split("listen=0.0.0.0:").nth(1))
+            .and_then(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<u16>()
+                    .ok()
+            });
+        if port.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let Some(port) = port else {
+        let _ = child.kill();
+        panic!(
+            "no serving line: {}",
+            std::fs::read_to_string(&log_path).unwrap()
+        );
+    };
+    let answer = http_client()
+        .get(format!("http://127.0.0.1:{port}/v2/"))
+        .send()
+        .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answer.unwrap().status(), StatusCode::OK);
+}
