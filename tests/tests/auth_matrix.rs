@@ -202,6 +202,13 @@ async fn every_caller_against_every_operation() {
     stale["iat"] = json!(now() - 7200);
     stale["nbf"] = json!(now() - 7200);
     let expired_jwt = sign(&own_key, &kid, &stale);
+    // Signed by the gateway's own key, but valid only from an hour on
+    // (beyond any clock-skew leeway).
+    let mut early = jwt_claims.clone();
+    early["iat"] = json!(now());
+    early["nbf"] = json!(now() + 3600);
+    early["exp"] = json!(now() + 7200);
+    let not_yet_valid_jwt = sign(&own_key, &kid, &early);
     let mut foreign_aud = jwt_claims.clone();
     foreign_aud["aud"] = json!("another-registry.example");
     let wrong_audience = sign(&own_key, &kid, &foreign_aud);
@@ -312,6 +319,14 @@ async fn every_caller_against_every_operation() {
         &app,
         "expired-jwt",
         Some(&bearer(&expired_jwt)),
+        "acme/app",
+        [Unauthorized; 7],
+    )
+    .await;
+    check(
+        &app,
+        "not-yet-valid-jwt",
+        Some(&bearer(&not_yet_valid_jwt)),
         "acme/app",
         [Unauthorized; 7],
     )
