@@ -356,3 +356,111 @@ async fn repeated_failed_logins_close_the_door_for_a_while() {
         StatusCode::OK
     );
 }
+
+/// A throwaway ECDSA P-256 key made with
+/// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.
+const P256_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5fRp37UjvRmkLkGm
+2i0YDad+AET3ulEm4c5mV85mY/ChRANCAAR4LTja0OSR7iaWETv8mpXUGfbq7Tk3
+Lpne16VToTioyJBUltDpeKdM2QD7z1pYwt+z8wdJa/rPxn6KlcN547KF
+-----END PRIVATE KEY-----
+";
+
+#[tokio::test]
+async fn an_es256_signing_key_works_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let key_file = data.path().join("ec-signing-key.pem");
+    std::fs::write(&key_file, P256_KEY).unwrap();
+    let app = TestApp::spawn_with(&format!(
+        "[auth]\nmode = \"token\"\nsigning_key_file = {:?}\n",
+        key_file.display().to_string()
+    ))
+    .await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/*", "pull,push").await;
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        P256_KEY,
+        "the given key is used, not replaced"
+    );
+
+    let client = integration_tests::http_client();
+    let token = app
+        .token_for(
+            Some(("dev", "dev-password")),
+            &["repository:acme/app:pull,push"],
+        )
+        .await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let kid = header.kid.expect("kid");
+
+    // The JWKS lists the EC key, and a third party verifies with it.
+    let jwks: Value = client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{jwks}");
+    assert_eq!(keys[0]["kty"], "EC", "{jwks}");
+    assert_eq!(keys[0]["crv"], "P-256", "{jwks}");
+    assert_eq!(keys[0]["kid"], kid.as_str(), "{jwks}");
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[app.authority.as_str()]);
+    validation.set_issuer(&[app.base.as_str()]);
+    let verified = jsonwebtoken::decode::<Value>(
+        &token,
+        &DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap(),
+        &validation,
+    )
+    .expect("the token verifies with the published EC key");
+    assert_eq!(verified.claims["sub"], "dev");
+
+    // The gateway accepts its ES256 tokens for what they list, nothing more.
+    let pull = client
+        .get(app.url("/v2/acme/app/tags/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pull.status(), StatusCode::NOT_FOUND, "allowed: empty repo");
+    let push = client
+        .post(app.url("/v2/acme/app/blobs/uploads/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), StatusCode::ACCEPTED);
+    let other = client
+        .get(app.url("/v2/acme/other/tags/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    // An edited payload breaks the ECDSA signature.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims = claims_of(&token);
+    claims["access"][0]["name"] = json!("acme/other");
+    let edited = format!(
+        "{}.{}.{}",
+        parts[0],
+        {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+        },
+        parts[2]
+    );
+    let forged = client
+        .get(app.url("/v2/acme/other/tags/list"))
+        .bearer_auth(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,357 @@
+//! Token auth rules over real HTTP beyond the matrix: what refusals say,
+//! exact-repository grants, listings filtered to what the caller may pull,
+//! and wrong credentials where anonymous callers may pull.
+
+use std::collections::BTreeSet;
+
+use integration_tests::auth::basic;
+use integration_tests::{TestApp, assert_error, fixtures};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A token-mode gateway with `root` (admin) authenticating `app.client`,
+/// and these repositories published.
+async fn with_packages(extra: &str, repositories: &[&str]) -> TestApp {
+    let mut app = TestApp::spawn_token_mode(extra).await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    app.authenticate_client_as("root", "root-password");
+    for repo in repositories {
+        let (response, _) = app
+            .publish_wasm(
+                repo,
+                "1.0.0",
+                &fixtures::component(),
+                "2024-01-01T00:00:00Z",
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "publish {repo}");
+    }
+    app
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    authorization: Option<&str>,
+) -> reqwest::Response {
+    let mut request = integration_tests::http_client().request(method, app.url(path));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn get(app: &TestApp, path: &str, authorization: Option<&str>) -> reqwest::Response {
+    send(app, reqwest::Method::GET, path, authorization).await
+}
+
+async fn push(app: &TestApp, repo: &str, authorization: &str) -> reqwest::Response {
+    send(
+        app,
+        reqwest::Method::POST,
+        &format!("/v2/{repo}/blobs/uploads/"),
+        Some(authorization),
+    )
+    .await
+}
+
+/// The first error's message of a refusal with this status and code.
+async fn message(response: reqwest::Response, status: StatusCode, code: &str) -> String {
+    let body = assert_error(response, status, code).await;
+    body["errors"][0]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn refusals_say_what_is_missing_and_how_to_get_it() {
+    let app = with_packages("", &["acme/app"]).await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/*", "pull").await;
+    let dev = basic("dev", "dev-password");
+
+    let anonymous = message(
+        get(&app, "/v2/acme/app/manifests/1.0.0", None).await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert_eq!(
+        anonymous,
+        "authentication required to pull acme/app; log in (e.g. `wkg login`, \
+         `oras login`, `skopeo login`) or send an access token"
+    );
+
+    let denied = message(
+        push(&app, "acme/app", &dev).await,
+        StatusCode::FORBIDDEN,
+        "DENIED",
+    )
+    .await;
+    assert_eq!(
+        denied,
+        "dev may not push acme/app; an admin can grant it with \
+         `wkg-gateway admin grant dev acme/app push`"
+    );
+
+    let not_admin = message(
+        get(&app, "/api/v1/admin/users", Some(&dev)).await,
+        StatusCode::FORBIDDEN,
+        "DENIED",
+    )
+    .await;
+    assert_eq!(
+        not_admin,
+        "dev is not an administrator (needs the admin action on `*`)"
+    );
+
+    let anonymous_admin = message(
+        get(&app, "/api/v1/admin/audit", None).await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert!(
+        anonymous_admin.starts_with("authentication required for the admin API; log in"),
+        "{anonymous_admin}"
+    );
+
+    let wrong_password = message(
+        get(
+            &app,
+            "/v2/acme/app/manifests/1.0.0",
+            Some(&basic("dev", "not-the-password")),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert!(
+        wrong_password.starts_with("wrong user name or password for \"dev\""),
+        "{wrong_password}"
+    );
+    assert!(
+        !wrong_password.contains("not-the-password"),
+        "{wrong_password}"
+    );
+
+    let (id, token) = app.create_token_with_id("dev", None, &[]).await;
+    wkg_gateway::auth::admin::revoke_token(&app.app.db, &id)
+        .await
+        .unwrap();
+    let revoked = message(
+        get(
+            &app,
+            "/v2/acme/app/tags/list",
+            Some(&format!("Bearer {token}")),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert!(
+        revoked.starts_with(&format!(
+            "access token {id} has been revoked; ask an admin for a new one"
+        )),
+        "{revoked}"
+    );
+
+    // A token that lacks a scope its holder could get says where to get it.
+    let pull_only = app
+        .token_for(
+            Some(("root", "root-password")),
+            &["repository:acme/app:pull"],
+        )
+        .await;
+    let insufficient = message(
+        push(&app, "acme/app", &format!("Bearer {pull_only}")).await,
+        StatusCode::FORBIDDEN,
+        "DENIED",
+    )
+    .await;
+    assert_eq!(
+        insufficient,
+        "the token does not include push access to acme/app; \
+         get a token for the scope in WWW-Authenticate"
+    );
+}
+
+#[tokio::test]
+async fn an_exact_repository_grant_opens_that_repository_only() {
+    let app = with_packages("", &["acme/greet", "acme/other", "acme/greeter"]).await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/greet", "pull,push").await;
+    let dev = basic("dev", "dev-password");
+
+    let pull = get(&app, "/v2/acme/greet/manifests/1.0.0", Some(&dev)).await;
+    assert_eq!(pull.status(), StatusCode::OK);
+    let api = get(&app, "/api/v1/packages/acme/greet", Some(&dev)).await;
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(
+        push(&app, "acme/greet", &dev).await.status(),
+        StatusCode::ACCEPTED
+    );
+    for other in ["acme/other", "acme/greeter"] {
+        assert_error(
+            get(&app, &format!("/v2/{other}/manifests/1.0.0"), Some(&dev)).await,
+            StatusCode::FORBIDDEN,
+            "DENIED",
+        )
+        .await;
+        assert_error(
+            push(&app, other, &dev).await,
+            StatusCode::FORBIDDEN,
+            "DENIED",
+        )
+        .await;
+        assert_error(
+            get(&app, &format!("/api/v1/packages/{other}"), Some(&dev)).await,
+            StatusCode::FORBIDDEN,
+            "DENIED",
+        )
+        .await;
+    }
+    // A token for the namespace holds only the granted repository.
+    let token = app
+        .token_for(
+            Some(("dev", "dev-password")),
+            &[
+                "repository:acme/greet:pull,push",
+                "repository:acme/other:pull,push",
+            ],
+        )
+        .await;
+    assert_eq!(
+        integration_tests::auth::claims_of(&token)["access"],
+        serde_json::json!([
+            {"type": "repository", "name": "acme/greet", "actions": ["pull", "push"]}
+        ])
+    );
+    let catalog: Value = get(&app, "/v2/_catalog", Some(&dev))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["repositories"], serde_json::json!(["acme/greet"]));
+}
+
+/// The package names `/api/v1/packages` lists for this caller.
+async fn listed(app: &TestApp, authorization: Option<&str>) -> BTreeSet<String> {
+    let response = get(app, "/api/v1/packages", authorization).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["package"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_signed_in_user_lists_only_the_packages_they_may_pull() {
+    let app = with_packages(
+        "anonymous_pull = [\"public/*\"]",
+        &[
+            "acme/app",
+            "acme/lib",
+            "team/tool",
+            "secret/vault",
+            "public/kit",
+        ],
+    )
+    .await;
+    app.add_user("dev", Some("dev-password")).await;
+    app.grant("dev", "acme/*", "pull").await;
+    app.grant("dev", "team/tool", "push").await;
+    app.add_user("pusher", Some("pusher-password")).await;
+    app.grant("pusher", "secret/vault", "push").await;
+
+    let dev = basic("dev", "dev-password");
+    assert_eq!(
+        listed(&app, Some(&dev)).await,
+        set(&["acme:app", "acme:lib", "public:kit"]),
+        "push without pull does not list team/tool"
+    );
+    // The same through a JWT from the token flow.
+    let jwt = app
+        .token_for(Some(("dev", "dev-password")), &["registry:catalog:*"])
+        .await;
+    assert_eq!(
+        listed(&app, Some(&format!("Bearer {jwt}"))).await,
+        set(&["acme:app", "acme:lib", "public:kit"])
+    );
+    // And through an access token narrowed to one repository.
+    let narrow = app.create_token("dev", None, &["acme/lib=pull"]).await;
+    assert_eq!(
+        listed(&app, Some(&format!("Bearer {narrow}"))).await,
+        set(&["acme:lib"]),
+        "a token's scopes narrow the listing too"
+    );
+    assert_eq!(
+        listed(&app, Some(&basic("pusher", "pusher-password"))).await,
+        set(&["public:kit"])
+    );
+    assert_eq!(listed(&app, None).await, set(&["public:kit"]));
+    assert_eq!(
+        listed(&app, Some(&basic("root", "root-password"))).await,
+        set(&[
+            "acme:app",
+            "acme:lib",
+            "team:tool",
+            "secret:vault",
+            "public:kit"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_401_even_where_anonymous_may_pull() {
+    let app = with_packages("anonymous_pull = [\"public/*\"]", &["public/lib"]).await;
+    app.add_user("dev", Some("dev-password")).await;
+    // Anonymous callers may pull here...
+    assert_eq!(
+        get(&app, "/v2/public/lib/manifests/1.0.0", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // ...but credentials that are presented must be right: never a
+    // downgrade to anonymous access.
+    let wrong = [
+        basic("dev", "wrong-password"),
+        basic("no-such-user", "whatever-password"),
+        format!("Bearer wkg_{}", "B".repeat(43)),
+        "Bearer not.a.jwt".to_string(),
+    ];
+    for authorization in &wrong {
+        for path in [
+            "/v2/public/lib/manifests/1.0.0",
+            "/v2/public/lib/tags/list",
+            "/api/v1/packages/public/lib",
+            "/api/v1/packages",
+        ] {
+            let response = get(&app, path, Some(authorization)).await;
+            assert!(
+                response.headers().contains_key("www-authenticate"),
+                "{path}: a challenge to log in again"
+            );
+            assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+        }
+    }
+    // The token endpoint refuses them too instead of issuing an anonymous token.
+    let token = integration_tests::http_client()
+        .get(app.url("/v2/token"))
+        .query(&[("scope", "repository:public/lib:pull")])
+        .basic_auth("no-such-user", Some("whatever-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(token, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
