@@ -1,8 +1,9 @@
 //! The package browser in real headless Chromium: seeds a token-mode
 //! gateway and runs tests/browser/browser-test.mjs against it (search,
-//! versions, highlighted WIT, the sign-in flow for a private package). The
-//! package page's screenshots are left in `target/web-browser/` as test
-//! artifacts (README's docs/images/package-page.png is one of them).
+//! versions, highlighted WIT, the sign-in flow for a private package, text
+//! contrast in both themes, keyboard navigation). The package page's
+//! screenshots are left in `target/web-browser/` as test artifacts
+//! (README's docs/images/package-page.png is one of them).
 //!
 //! Needs node, Debian's chromium and tests/browser/node_modules: a missing
 //! one fails the test (never skips it) with the command that installs them.
@@ -83,7 +84,7 @@ async fn the_package_browser_works_in_chromium() {
         output.status.success(),
         "browser checks failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("8 passed, 0 failed"), "{stdout}");
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
