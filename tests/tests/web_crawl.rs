@@ -3,7 +3,9 @@
 //! stylesheet, expects a 200 for each, checks every HTML document with
 //! `tests/scripts/check-html` (html5lib's parse errors plus the pages'
 //! accessibility rules) and checks `#fragment` links against the ids of
-//! their target page.
+//! their target page. Private registries are crawled anonymously and
+//! signed in (with the cookies of the sign-in form), so the header with the
+//! user's name and the sign-out form are checked too.
 
 mod web_support;
 
@@ -12,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use integration_tests::TestApp;
-use reqwest::{Client, Url};
+use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, Url};
 use serde_json::Value;
 use web_support::{page, publish, seed};
 
@@ -289,4 +293,111 @@ async fn private_registry_pages_are_valid_too() {
         "{:?}",
         report[&file].problems
     );
+}
+
+/// The `name=value` pairs a response sets.
+fn cookies_set(response: &Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let line = v.to_str().expect("cookie text");
+            line.split(';').next().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// Signs in through the sign-in form as a browser would (CSRF cookie and
+/// field, then the post); returns a client that sends the resulting
+/// cookies with every request and follows no redirect.
+async fn signed_in_client(app: &TestApp, user: &str, password: &str) -> Client {
+    integration_tests::install_crypto();
+    let plain = Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    let form = plain
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    let mut cookies = cookies_set(&form);
+    let html = form.text().await.expect("form");
+    let start = html.find(r#"name="csrf" value=""#).expect("csrf field") + 19;
+    let csrf = html[start..start + 64].to_string();
+    let response = plain
+        .post(app.url("/login"))
+        .header(COOKIE, cookies.join("; "))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(response.status(), 303, "sign-in");
+    let session = cookies_set(&response);
+    assert!(
+        session.iter().any(|c| c.starts_with("wkg-session=")),
+        "{session:?}"
+    );
+    cookies.extend(session);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        COOKIE,
+        HeaderValue::from_str(&cookies.join("; ")).expect("cookie header"),
+    );
+    Client::builder()
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn signed_in_pages_are_valid_too() {
+    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\"]").await;
+    app.add_user("publisher", Some("publisher-pw")).await;
+    app.grant("publisher", "*", "push").await;
+    app.authenticate_client_as("publisher", "publisher-pw");
+    seed(&app).await;
+    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
+    publish(&app, "secret/vault", "1.0.0", &vault).await;
+    app.add_user("alice", Some("alice-password")).await;
+    app.grant("alice", "secret/*", "pull").await;
+
+    let alice = signed_in_client(&app, "alice", "alice-password").await;
+    // Every page has the user's name and the sign-out form in its header.
+    let home = page(&alice, &app.url("/"), 200).await;
+    assert!(
+        home.contains("Signed in as <strong>alice</strong>")
+            && home.contains(r#"<form action="/logout" method="post">"#)
+            && !home.contains(r#"<a href="/login">"#),
+        "{home}"
+    );
+    let seen = crawl(&app, &alice, "/").await;
+    for expected in [
+        "/packages/secret/vault",
+        "/packages/secret/vault/1.0.0",
+        "/search?namespace=secret",
+        "/packages/acme/greet/1.0.0",
+    ] {
+        assert!(seen.contains_key(expected), "{expected}: {seen:?}");
+    }
+    assert!(
+        !seen.keys().any(|k| k.starts_with("/packages/tools")),
+        "alice may not pull tools/*: {seen:?}"
+    );
+    assert!(!seen.contains_key("/login"), "no sign-in link: {seen:?}");
+    // The sign-in page, while signed in, and a page alice may not see.
+    check_unlinked(
+        &app,
+        &alice,
+        &[("/login", 200), ("/packages/tools/lint", 404)],
+    )
+    .await;
+    let vault_page = page(&alice, &app.url("/packages/secret/vault"), 200).await;
+    assert!(vault_page.contains("Signed in as <strong>alice</strong>"));
 }
