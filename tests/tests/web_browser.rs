@@ -5,8 +5,9 @@
 //! screenshots are left in `target/web-browser/` as test artifacts
 //! (README's docs/images/package-page.png is one of them).
 //!
-//! Needs node, Debian's chromium and tests/browser/node_modules: a missing
-//! one fails the test (never skips it) with the command that installs them.
+//! Needs node 20 or newer (see [`node`]), Debian's chromium and
+//! tests/browser/node_modules: a missing one fails the test (never skips
+//! it) with the command that installs them.
 
 mod web_support;
 
@@ -28,14 +29,56 @@ fn artifact_dir() -> PathBuf {
     target.join("web-browser")
 }
 
-/// Fails with the install command when a piece of the browser setup is missing.
-fn require_browser_setup() {
-    let install = "run tests/scripts/install-browser-deps (as root) to install it";
-    let node = std::process::Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|out| out.status.success()),
-        "node is missing: {install}"
+/// The major version of the node at `program`, if it runs.
+fn node_major(program: &Path) -> Option<u32> {
+    let output = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    version
+        .trim()
+        .strip_prefix('v')?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The node that runs the browser test: `node` on PATH when it is 20 or
+/// newer, otherwise the one tests/scripts/install-browser-deps installs from
+/// PyPI into its cache (`$WKG_GATEWAY_TOOLS`, by default
+/// `~/.cache/wkg-gateway-tools`, then `node/bin/node`). With
+/// `WKG_FORCE_NODE_FALLBACK=1`, as for that script, only the cached one.
+fn node(install: &str) -> PathBuf {
+    let tools = std::env::var_os("WKG_GATEWAY_TOOLS").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").expect("HOME");
+            Path::new(&home).join(".cache/wkg-gateway-tools")
+        },
+        PathBuf::from,
     );
+    let forced = std::env::var_os("WKG_FORCE_NODE_FALLBACK").is_some_and(|v| v == "1");
+    let mut candidates = vec![tools.join("node/bin/node")];
+    if !forced {
+        candidates.insert(0, PathBuf::from("node"));
+    }
+    let mut found = Vec::new();
+    for candidate in candidates {
+        match node_major(&candidate) {
+            Some(major) if major >= 20 => return candidate,
+            Some(major) => found.push(format!("{} is node {major}", candidate.display())),
+            None => found.push(format!("{} does not run", candidate.display())),
+        }
+    }
+    panic!("no node 20 or newer ({}): {install}", found.join("; "));
+}
+
+/// Fails with the install command when a piece of the browser setup is
+/// missing; returns the node to run.
+fn require_browser_setup() -> PathBuf {
+    let install = "run tests/scripts/install-browser-deps (as root) to install it";
+    let node = node(install);
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: {install}"
@@ -46,11 +89,12 @@ fn require_browser_setup() {
             .exists(),
         "tests/browser/node_modules/playwright-core is missing: {install}"
     );
+    node
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_package_browser_works_in_chromium() {
-    require_browser_setup();
+    let node = require_browser_setup();
     let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\", \"tools/*\"]").await;
     app.add_user("publisher", Some("publisher-pw")).await;
     app.grant("publisher", "*", "push").await;
@@ -64,7 +108,8 @@ async fn the_package_browser_works_in_chromium() {
 
     let screenshot = artifact_dir().join("package-page.png");
     let _ = std::fs::remove_file(&screenshot);
-    let run = tokio::process::Command::new("node")
+    println!("node: {}", node.display());
+    let run = tokio::process::Command::new(&node)
         .current_dir(BROWSER_DIR)
         .arg("browser-test.mjs")
         .args(["--url", &app.base])
