@@ -51,6 +51,12 @@ pub struct UpstreamCacheLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    /// `hit` (answered from memory) or `miss` (answered by the database).
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct UpstreamLabels {
     pub upstream: String,
 }
@@ -69,6 +75,7 @@ pub struct Metrics {
     pub upstream_cache: Family<UpstreamCacheLabels, Counter>,
     pub upstream_fetched_bytes: Family<UpstreamLabels, Counter>,
     pub upstream_version_conflicts: Family<UpstreamLabels, Counter>,
+    pub manifest_cache: Family<CacheLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -85,7 +92,13 @@ impl Default for Metrics {
         let upstream_cache = Family::<UpstreamCacheLabels, Counter>::default();
         let upstream_fetched_bytes = Family::<UpstreamLabels, Counter>::default();
         let upstream_version_conflicts = Family::<UpstreamLabels, Counter>::default();
+        let manifest_cache = Family::<CacheLabels, Counter>::default();
         let mut registry = Registry::with_prefix("wkg_gateway");
+        registry.register(
+            "manifest_cache",
+            "Manifest lookups by whether the in-process cache answered (SQLite only)",
+            manifest_cache.clone(),
+        );
         registry.register(
             "upstream_requests",
             "Requests the pull-through proxy sent to upstream registries",
@@ -148,6 +161,7 @@ impl Default for Metrics {
             upstream_cache,
             upstream_fetched_bytes,
             upstream_version_conflicts,
+            manifest_cache,
         }
     }
 }
@@ -170,6 +184,15 @@ impl Metrics {
                 result: result.to_string(),
             })
             .inc();
+    }
+
+    /// The counter of manifest cache lookups with `result` `hit` or `miss`.
+    pub fn manifest_cache(&self, result: &str) -> Counter {
+        self.manifest_cache
+            .get_or_create(&CacheLabels {
+                result: result.to_string(),
+            })
+            .clone()
     }
 
     pub fn backend_error(&self, backend: &str) {

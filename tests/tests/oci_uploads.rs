@@ -196,6 +196,38 @@ async fn bad_chunks_and_bad_finishes() {
     );
 }
 
+/// Several chunks hashed as they arrived: a wrong digest is refused before
+/// anything is joined, and the session's staged bytes are gone.
+#[tokio::test]
+async fn a_chunked_upload_with_the_wrong_digest_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let content = fixtures::pseudo_random(300_000, 9);
+    let location = start(&app, "repo").await;
+    let first = patch(&app, &location, Some("0-99999"), &content[..100_000]).await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let second = patch(&app, &location, None, &content[100_000..]).await;
+    assert_eq!(second.status(), StatusCode::ACCEPTED);
+    let claimed = sha256_digest(&content[1..]);
+    let wrong = app
+        .client
+        .put(app.url(&format!("{location}?digest={claimed}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    for digest in [claimed, sha256_digest(&content)] {
+        let head = app
+            .client
+            .head(app.url(&format!("/v2/repo/blobs/{digest}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND, "{digest}");
+    }
+    let gone = app.client.get(app.url(&location)).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn sessions_belong_to_their_repository_and_can_be_cancelled() {
     let app = TestApp::spawn().await;

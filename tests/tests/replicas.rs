@@ -156,3 +156,94 @@ async fn pushes_on_one_replica_are_visible_on_the_other_at_once() {
     );
     assert!(manifests.iter().any(|m| sha256_digest(m) == digest_a));
 }
+
+/// What one replica has just served (and may hold in its manifest cache)
+/// changes at once when the other replica moves a tag or deletes a manifest.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_on_one_replica_follow_writes_on_the_other_at_once() {
+    let data = TempDir::new().unwrap();
+    let a = GatewayProcess::start(BIN, data.path(), &[]);
+    let b = a.start_replica();
+    let client = http_client();
+    let config = push_blob(&client, &a.base, "team/cached", b"{}").await;
+    let get = |base: &str, reference: &str| {
+        client
+            .get(format!("{base}/v2/team/cached/manifests/{reference}"))
+            .header("accept", OCI_MANIFEST)
+            .send()
+    };
+    let mut previous: Option<String> = None;
+    for round in 0..5u8 {
+        let layer = push_blob(&client, &a.base, "team/cached", &[round; 40]).await;
+        let manifest = fixtures::artifact_manifest(&config, 2, &layer, 40, None);
+        let digest = sha256_digest(&manifest);
+        let put = client
+            .put(format!("{}/v2/team/cached/manifests/latest", a.base))
+            .header("content-type", OCI_MANIFEST)
+            .body(manifest.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        // B answers with the new manifest, repeatedly (the second read can
+        // come from its cache).
+        for _ in 0..2 {
+            let got = get(&b.base, "latest").await.unwrap();
+            assert_eq!(got.headers()["docker-content-digest"], digest.as_str());
+            assert_eq!(got.bytes().await.unwrap().as_ref(), manifest.as_slice());
+            let by_digest = get(&b.base, &digest).await.unwrap();
+            assert_eq!(by_digest.status(), StatusCode::OK);
+        }
+        // The manifest the tag pointed at before is deleted through A: B
+        // stops serving it at once.
+        if let Some(old) = previous.replace(digest) {
+            assert_eq!(get(&b.base, &old).await.unwrap().status(), StatusCode::OK);
+            let deleted = client
+                .delete(format!("{}/v2/team/cached/manifests/{old}", a.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+            assert_eq!(
+                get(&b.base, &old).await.unwrap().status(),
+                StatusCode::NOT_FOUND
+            );
+        }
+    }
+    // Deleting the tag through A: B says the tag is unknown.
+    let untag = client
+        .delete(format!("{}/v2/team/cached/manifests/latest", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untag.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        get(&b.base, "latest").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // On SQLite, B answered the repeated reads from its manifest cache.
+    let on_postgres =
+        std::env::var(integration_tests::database::SERVER_ENV).is_ok_and(|url| !url.is_empty());
+    if !on_postgres {
+        let metrics = client
+            .get(format!("{}/metrics", b.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let count = |result: &str| -> u64 {
+            let prefix = format!("wkg_gateway_manifest_cache_total{{result=\"{result}\"}} ");
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+                .parse()
+                .unwrap()
+        };
+        assert!(count("hit") >= 5, "{metrics}");
+        assert!(count("miss") >= 5, "{metrics}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The `manifests` and `manifest_references` tables. Manifest bytes live
 //! here, byte-exact, so publishing a manifest and its tag is one transaction.
 
+use super::manifest_cache::Key;
 use super::packages::{VersionClaim, VersionConflict, claim_version, tombstone_manifest};
 use super::repositories::ensure_repository;
 use super::{Db, Result, now_millis};
@@ -109,18 +110,25 @@ impl Db {
         repository: &str,
         digest: &str,
     ) -> Result<Option<ManifestRecord>> {
-        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT media_type, content FROM manifests WHERE repository = $1 AND digest = $2",
-        )
-        .bind(repository)
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(media_type, content)| ManifestRecord {
+        let key = Key::Digest {
+            repository: repository.to_string(),
             digest: digest.to_string(),
-            media_type,
-            content,
-        }))
+        };
+        self.cached(key, async {
+            let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT media_type, content FROM manifests WHERE repository = $1 AND digest = $2",
+            )
+            .bind(repository)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(|(media_type, content)| ManifestRecord {
+                digest: digest.to_string(),
+                media_type,
+                content,
+            }))
+        })
+        .await
     }
 
     pub async fn get_tagged_manifest(
@@ -128,20 +136,50 @@ impl Db {
         repository: &str,
         tag: &str,
     ) -> Result<Option<ManifestRecord>> {
-        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m \
-             ON m.repository = t.repository AND m.digest = t.digest \
-             WHERE t.repository = $1 AND t.name = $2",
-        )
-        .bind(repository)
-        .bind(tag)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(digest, media_type, content)| ManifestRecord {
-            digest,
-            media_type,
-            content,
-        }))
+        let key = Key::Tag {
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+        };
+        self.cached(key, async {
+            let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+                "SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m \
+                 ON m.repository = t.repository AND m.digest = t.digest \
+                 WHERE t.repository = $1 AND t.name = $2",
+            )
+            .bind(repository)
+            .bind(tag)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(|(digest, media_type, content)| ManifestRecord {
+                digest,
+                media_type,
+                content,
+            }))
+        })
+        .await
+    }
+
+    /// A manifest lookup through the cache, when there is one (see
+    /// [`super::manifest_cache`]); misses and absent manifests run `query`.
+    async fn cached(
+        &self,
+        key: Key,
+        query: impl Future<Output = Result<Option<ManifestRecord>>>,
+    ) -> Result<Option<ManifestRecord>> {
+        let Some(cache) = &self.manifest_cache else {
+            return query.await;
+        };
+        let Some(version) = cache.version() else {
+            return query.await;
+        };
+        if let Some(hit) = cache.get(&version, &key) {
+            return Ok(Some(hit));
+        }
+        let found = query.await?;
+        if let Some(record) = &found {
+            cache.put(&version, key, record);
+        }
+        Ok(found)
     }
 
     /// Deletes a manifest and every tag pointing at it.

@@ -10,6 +10,7 @@ mod audit;
 mod blobs;
 mod gc;
 mod leases;
+mod manifest_cache;
 mod manifests;
 mod package_index;
 mod packages;
@@ -65,6 +66,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Manifest lookups answered from memory (SQLite files only).
+    manifest_cache: Option<std::sync::Arc<manifest_cache::ManifestCache>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -120,11 +123,22 @@ impl Db {
             }
             Backend::Postgres => options.connect(&config.url).await?,
         };
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
-        Ok(Self { pool })
+        let manifest_cache = match backend {
+            Backend::Sqlite => {
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                sqlite_path(&config.url)
+                    .and_then(|path| manifest_cache::ManifestCache::open(Path::new(path)))
+                    .map(std::sync::Arc::new)
+            }
+            Backend::Postgres => {
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                None
+            }
+        };
+        Ok(Self {
+            pool,
+            manifest_cache,
+        })
     }
 
     /// A round trip to the database (readiness).
@@ -142,13 +156,18 @@ impl Db {
     }
 }
 
-/// Creates the database file's directory and asks sqlx to create the file.
-fn sqlite_url(url: &str) -> Result<String> {
+/// The file a `sqlite:` URL names (`None` for an in-memory database).
+fn sqlite_path(url: &str) -> Option<&str> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if path != ":memory:"
+    (path != ":memory:" && !path.is_empty()).then_some(path)
+}
+
+/// Creates the database file's directory and asks sqlx to create the file.
+fn sqlite_url(url: &str) -> Result<String> {
+    if let Some(path) = sqlite_path(url)
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {

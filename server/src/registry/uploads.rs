@@ -245,9 +245,27 @@ pub async fn finish_session(
             app.storage.writer(target).await?.commit().await?;
         }
         computed
+    } else if let Some(hasher) = cached {
+        // Several chunks, hashed as they arrived: check the digest first,
+        // then join them without hashing the bytes again.
+        let computed = hasher.finish();
+        if &computed == digest {
+            let parts: Vec<StorageKey<'_>> = chunks
+                .iter()
+                .map(|chunk| StorageKey::UploadChunk {
+                    upload: id,
+                    chunk: chunk.chunk_id,
+                })
+                .collect();
+            app.storage
+                .concatenate(&parts, StorageKey::UploadAssembly(id), target)
+                .await?;
+        }
+        computed
     } else {
-        // Several chunks: concatenate into the final object while hashing,
-        // committing only if the digest matches.
+        // Several chunks staged by another process or before a restart:
+        // concatenate into the final object while hashing, committing only
+        // if the digest matches.
         let mut writer = app.storage.writer(target).await?;
         let mut hasher = Hasher::new(digest.algorithm());
         for chunk in &chunks {

@@ -7,6 +7,8 @@
 //! uploads/<upload id>/<chunk id>             one durably accepted chunk of an upload
 //!                                            session; the database row of the chunk
 //!                                            says where in the blob it goes
+//! uploads/<upload id>/assembly               the chunks being joined into the blob on
+//!                                            local disk, renamed into blobs/ when done
 //! ```
 //!
 //! Manifests are small and live in the database, next to the rows that make
@@ -26,6 +28,8 @@ pub enum StorageKey<'a> {
     Upload(Uuid),
     /// One staged chunk of an upload session.
     UploadChunk { upload: Uuid, chunk: Uuid },
+    /// Where the chunks of an upload session are joined (local disk).
+    UploadAssembly(Uuid),
 }
 
 impl StorageKey<'_> {
@@ -41,6 +45,7 @@ impl StorageKey<'_> {
             StorageKey::UploadChunk { upload, chunk } => {
                 Path::from(format!("uploads/{upload}/{chunk}"))
             }
+            StorageKey::UploadAssembly(upload) => Path::from(format!("uploads/{upload}/assembly")),
         }
     }
 }
@@ -66,6 +71,10 @@ mod tests {
             .path()
             .as_ref(),
             format!("uploads/{upload}/{upload}")
+        );
+        assert_eq!(
+            StorageKey::UploadAssembly(upload).path().as_ref(),
+            format!("uploads/{upload}/assembly")
         );
     }
 }

@@ -3,6 +3,7 @@
 //! [`keys::StorageKey`] owns the layout; this module owns the I/O.
 
 pub mod keys;
+mod local;
 pub mod writer;
 
 use std::ops::Range;
@@ -60,9 +61,6 @@ pub struct Storage {
     /// file in large chunks (object_store's local reads use 8 KiB ones).
     local_root: Option<std::path::PathBuf>,
 }
-
-/// Read size of the local-file fast path.
-const LOCAL_READ_CHUNK: usize = 256 * 1024;
 
 /// How long a presigned download URL stays valid.
 const PRESIGNED_URL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -153,7 +151,7 @@ impl Storage {
         range: Option<Range<u64>>,
     ) -> Result<ObjectRead, Error> {
         if let Some(root) = &self.local_root {
-            return read_local_file(root.join(key.path().as_ref()), range).await;
+            return local::read(root.join(key.path().as_ref()), range).await;
         }
         let options = GetOptions::new().with_range(range.map(GetRange::Bounded));
         let result = self.store.get_opts(&key.path(), options).await?;
@@ -167,6 +165,48 @@ impl Storage {
         Ok(ObjectWriter::new(
             self.store.put_multipart(&key.path()).await?,
         ))
+    }
+
+    /// Writes the concatenation of `parts` as `target`, which appears only
+    /// once complete. On local disk the kernel copies the files
+    /// (`copy_file_range`) into `staging`, which is then renamed into place;
+    /// elsewhere the parts stream through a multipart write.
+    pub async fn concatenate(
+        &self,
+        parts: &[StorageKey<'_>],
+        staging: StorageKey<'_>,
+        target: StorageKey<'_>,
+    ) -> Result<(), Error> {
+        if let Some(root) = &self.local_root {
+            let path = |key: &StorageKey<'_>| root.join(key.path().as_ref());
+            return local::concatenate(
+                parts.iter().map(path).collect(),
+                path(&staging),
+                path(&target),
+            )
+            .await;
+        }
+        let mut writer = self.writer(target).await?;
+        for part in parts {
+            let mut stream = match self.read(*part, None).await {
+                Ok(read) => read.stream,
+                Err(error) => {
+                    writer.abort().await;
+                    return Err(error);
+                }
+            };
+            while let Some(bytes) = stream.next().await {
+                let written = match bytes {
+                    Ok(bytes) => writer.write(bytes).await,
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = written {
+                    writer.abort().await;
+                    return Err(error);
+                }
+            }
+        }
+        writer.commit().await
     }
 
     /// Moves an object (atomic on local disk).
@@ -235,41 +275,4 @@ fn s3_store(url: &Url, config: &S3Config) -> Result<(Arc<AmazonS3>, String), Err
         Arc::new(builder.build()?),
         url.path().trim_matches('/').to_string(),
     ))
-}
-
-/// Streams (a range of) a local file in large reads.
-async fn read_local_file(
-    path: std::path::PathBuf,
-    range: Option<Range<u64>>,
-) -> Result<ObjectRead, Error> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFound(path.display().to_string()));
-        }
-        Err(e) => return Err(local_error(&path, e)),
-    };
-    let length = match range {
-        Some(range) => {
-            file.seek(std::io::SeekFrom::Start(range.start))
-                .await
-                .map_err(|e| local_error(&path, e))?;
-            range.end - range.start
-        }
-        None => u64::MAX,
-    };
-    let reader = file.take(length);
-    let stream = tokio_util::io::ReaderStream::with_capacity(reader, LOCAL_READ_CHUNK)
-        .map(move |chunk| chunk.map_err(|e| local_error(&path, e)));
-    Ok(ObjectRead {
-        stream: stream.boxed(),
-    })
-}
-
-fn local_error(path: &std::path::Path, error: std::io::Error) -> Error {
-    Error::Backend(object_store::Error::Generic {
-        store: "local",
-        source: format!("{}: {error}", path.display()).into(),
-    })
 }

@@ -1,0 +1,239 @@
+//! An in-process cache of manifest lookups for the embedded SQLite database.
+//!
+//! Manifest GETs are the registry's hottest read, and each one through sqlx
+//! costs two thread hand-offs to the connection's worker thread (see
+//! BENCHMARKS.md). This cache answers repeated lookups of a tag or digest
+//! from memory, without ever serving anything a client could tell from a
+//! fresh read:
+//!
+//! - **Validity.** Every lookup first reads the header of SQLite's WAL index
+//!   (the `-shm` file next to the database; format in
+//!   <https://www.sqlite.org/walformat.html>). SQLite changes that header in
+//!   every commit, by any connection of any process, before the commit
+//!   returns, and readers find the newest commit through it. When it
+//!   differs from the header the cache was filled under, the cache is
+//!   emptied. So a push or delete on this gateway, on a replica sharing the
+//!   database file, or by `wkg-gateway gc` is seen by the very next lookup,
+//!   and a writer that dies mid-commit cannot leave a stale entry behind.
+//!   Any commit empties the cache, which costs only hit rate while pushes
+//!   are going on.
+//! - **Races.** A lookup that misses reads the header before its query and
+//!   stores the answer only if the cache still belongs to that header.
+//! - **Cost.** The check is one `pread` of 48 bytes from a page the kernel
+//!   holds in memory: far below a query, so it runs inline on the async
+//!   worker.
+//! - **Bounds.** Entries up to [`MAX_ENTRY_BYTES`]; when the total passes
+//!   [`MAX_TOTAL_BYTES`], the cache starts over empty (the hot set of a
+//!   registry's manifests is small, and a refill is just the queries that
+//!   would have run anyway).
+//!
+//! PostgreSQL has no such shared signal (replicas run on other hosts), so
+//! with PostgreSQL every lookup is a query.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use prometheus_client::metrics::counter::Counter;
+
+use super::ManifestRecord;
+
+/// The WAL-index header SQLite keeps at the start of the `-shm` file (two
+/// copies of 48 bytes; the first is what readers check).
+const HEADER_BYTES: usize = 48;
+
+/// Manifests larger than this are always read from the database.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+
+/// The most manifest bytes kept at once.
+pub const MAX_TOTAL_BYTES: usize = 16 * 1024 * 1024;
+
+/// A snapshot of the database's commit state.
+pub type Version = [u8; HEADER_BYTES];
+
+/// What a lookup names: a tag or a digest in a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Digest { repository: String, digest: String },
+    Tag { repository: String, tag: String },
+}
+
+#[derive(Debug)]
+pub struct ManifestCache {
+    wal_index: File,
+    state: Mutex<State>,
+    /// `wkg_gateway_manifest_cache_total{result="hit"}` and `"miss"`.
+    hits: Counter,
+    misses: Counter,
+}
+
+#[derive(Debug)]
+struct State {
+    version: Version,
+    entries: HashMap<Key, ManifestRecord>,
+    bytes: usize,
+}
+
+impl ManifestCache {
+    /// The cache for the SQLite database at `database`, which must already
+    /// be open in WAL mode (so its `-shm` file exists). `None` when the WAL
+    /// index cannot be read: the lookups then all go to the database.
+    pub fn open(database: &Path) -> Option<Self> {
+        let mut shm = database.as_os_str().to_owned();
+        shm.push("-shm");
+        let wal_index = match File::open(&shm) {
+            Ok(file) => file,
+            Err(error) => {
+                tracing::warn!(
+                    path = %Path::new(&shm).display(),
+                    %error,
+                    "cannot read SQLite's WAL index; manifest lookups will not be cached"
+                );
+                return None;
+            }
+        };
+        let cache = Self {
+            wal_index,
+            state: Mutex::new(State {
+                version: [0; HEADER_BYTES],
+                entries: HashMap::new(),
+                bytes: 0,
+            }),
+            hits: crate::metrics::global().manifest_cache("hit"),
+            misses: crate::metrics::global().manifest_cache("miss"),
+        };
+        cache.version()?;
+        Some(cache)
+    }
+
+    /// The database's commit state now, or `None` if it cannot be read
+    /// (then nothing is served from the cache).
+    pub fn version(&self) -> Option<Version> {
+        let mut header = [0u8; HEADER_BYTES];
+        match self.wal_index.read_exact_at(&mut header, 0) {
+            Ok(()) => Some(header),
+            Err(error) => {
+                tracing::debug!(%error, "reading SQLite's WAL index failed");
+                None
+            }
+        }
+    }
+
+    /// The cached answer for `key`, if the database has not changed since
+    /// it was stored.
+    pub fn get(&self, version: &Version, key: &Key) -> Option<ManifestRecord> {
+        let mut state = self.lock();
+        if &state.version != version {
+            state.entries.clear();
+            state.bytes = 0;
+            state.version = *version;
+        }
+        let found = state.entries.get(key).cloned();
+        drop(state);
+        match found {
+            Some(_) => self.hits.inc(),
+            None => self.misses.inc(),
+        };
+        found
+    }
+
+    /// Stores what a query answered, if the cache still belongs to the
+    /// commit state read before that query.
+    pub fn put(&self, version: &Version, key: Key, record: &ManifestRecord) {
+        let size = record.content.len() + record.media_type.len() + record.digest.len();
+        if size > MAX_ENTRY_BYTES {
+            return;
+        }
+        let mut state = self.lock();
+        if &state.version != version {
+            return;
+        }
+        if state.bytes + size > MAX_TOTAL_BYTES {
+            state.entries.clear();
+            state.bytes = 0;
+        }
+        if let Some(old) = state.entries.insert(key, record.clone()) {
+            state.bytes -= old.content.len() + old.media_type.len() + old.digest.len();
+        }
+        state.bytes += size;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind: usable.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(content: &[u8]) -> ManifestRecord {
+        ManifestRecord {
+            digest: "sha256:00".into(),
+            media_type: "application/json".into(),
+            content: content.to_vec(),
+        }
+    }
+
+    fn cache_on(dir: &Path) -> (ManifestCache, std::path::PathBuf) {
+        let shm = dir.join("db.sqlite-shm");
+        std::fs::write(&shm, [1u8; 64]).unwrap();
+        (ManifestCache::open(&dir.join("db.sqlite")).unwrap(), shm)
+    }
+
+    fn tag(name: &str) -> Key {
+        Key::Tag {
+            repository: "team/app".into(),
+            tag: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_changed_wal_index_empties_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, shm) = cache_on(dir.path());
+        let before = cache.version().unwrap();
+        assert!(cache.get(&before, &tag("v1")).is_none());
+        cache.put(&before, tag("v1"), &record(b"one"));
+        assert_eq!(cache.get(&before, &tag("v1")).unwrap().content, b"one");
+
+        // Another process commits: the header changes.
+        std::fs::write(&shm, [2u8; 64]).unwrap();
+        let after = cache.version().unwrap();
+        assert_ne!(before, after);
+        assert!(cache.get(&after, &tag("v1")).is_none());
+        // An answer read under the old state is not stored any more.
+        cache.put(&before, tag("v1"), &record(b"stale"));
+        assert!(cache.get(&after, &tag("v1")).is_none());
+    }
+
+    #[test]
+    fn sizes_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, _) = cache_on(dir.path());
+        let version = cache.version().unwrap();
+        cache.get(&version, &tag("x"));
+        cache.put(
+            &version,
+            tag("huge"),
+            &record(&vec![0; MAX_ENTRY_BYTES + 1]),
+        );
+        assert!(cache.get(&version, &tag("huge")).is_none());
+        let big = vec![0; MAX_ENTRY_BYTES - 100];
+        for i in 0..(MAX_TOTAL_BYTES / big.len() + 5) {
+            cache.put(&version, tag(&i.to_string()), &record(&big));
+            assert!(cache.lock().bytes <= MAX_TOTAL_BYTES);
+        }
+    }
+
+    #[test]
+    fn without_a_wal_index_there_is_no_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(ManifestCache::open(&dir.path().join("absent.sqlite")).is_none());
+    }
+}
