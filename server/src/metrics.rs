@@ -52,7 +52,15 @@ pub struct UpstreamCacheLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CacheLabels {
-    /// `hit` (answered from memory) or `miss` (answered by the database).
+    /// `hit` (answered from memory) or `miss` (read from the database or
+    /// the blob store).
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LookupCacheLabels {
+    /// `manifest` (by tag or digest) or `blob` (a repository's blob).
+    pub lookup: String,
     pub result: String,
 }
 
@@ -75,7 +83,8 @@ pub struct Metrics {
     pub upstream_cache: Family<UpstreamCacheLabels, Counter>,
     pub upstream_fetched_bytes: Family<UpstreamLabels, Counter>,
     pub upstream_version_conflicts: Family<UpstreamLabels, Counter>,
-    pub manifest_cache: Family<CacheLabels, Counter>,
+    pub lookup_cache: Family<LookupCacheLabels, Counter>,
+    pub blob_cache: Family<CacheLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,12 +101,18 @@ impl Default for Metrics {
         let upstream_cache = Family::<UpstreamCacheLabels, Counter>::default();
         let upstream_fetched_bytes = Family::<UpstreamLabels, Counter>::default();
         let upstream_version_conflicts = Family::<UpstreamLabels, Counter>::default();
-        let manifest_cache = Family::<CacheLabels, Counter>::default();
+        let lookup_cache = Family::<LookupCacheLabels, Counter>::default();
+        let blob_cache = Family::<CacheLabels, Counter>::default();
         let mut registry = Registry::with_prefix("wkg_gateway");
         registry.register(
-            "manifest_cache",
-            "Manifest lookups by whether the in-process cache answered (SQLite only)",
-            manifest_cache.clone(),
+            "blob_cache",
+            "Reads of small blobs by whether the in-memory blob cache answered",
+            blob_cache.clone(),
+        );
+        registry.register(
+            "lookup_cache",
+            "Manifest and blob lookups by whether the in-process cache answered (SQLite only)",
+            lookup_cache.clone(),
         );
         registry.register(
             "upstream_requests",
@@ -161,7 +176,8 @@ impl Default for Metrics {
             upstream_cache,
             upstream_fetched_bytes,
             upstream_version_conflicts,
-            manifest_cache,
+            lookup_cache,
+            blob_cache,
         }
     }
 }
@@ -186,9 +202,20 @@ impl Metrics {
             .inc();
     }
 
-    /// The counter of manifest cache lookups with `result` `hit` or `miss`.
-    pub fn manifest_cache(&self, result: &str) -> Counter {
-        self.manifest_cache
+    /// The counter of cached database lookups of one kind with `result`
+    /// `hit` or `miss`.
+    pub fn lookup_cache(&self, lookup: &str, result: &str) -> Counter {
+        self.lookup_cache
+            .get_or_create(&LookupCacheLabels {
+                lookup: lookup.to_string(),
+                result: result.to_string(),
+            })
+            .clone()
+    }
+
+    /// The counter of blob cache lookups with `result` `hit` or `miss`.
+    pub fn blob_cache(&self, result: &str) -> Counter {
+        self.blob_cache
             .get_or_create(&CacheLabels {
                 result: result.to_string(),
             })

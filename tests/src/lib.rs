@@ -294,3 +294,21 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     );
     body
 }
+
+/// The value of one counter series (`name{labels}` exactly as the gateway
+/// at `base` renders it on `/metrics`), if it has been counted yet.
+pub async fn counter(client: &Client, base: &str, series: &str) -> Option<u64> {
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let prefix = format!("{series} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|value| value.parse().expect("a counter value"))
+}

@@ -1,6 +1,6 @@
 //! Blob reads, ranges, deletes and monolithic uploads.
 
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_error, counter, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha512};
 
@@ -62,6 +62,61 @@ async fn monolithic_post_then_head_get_and_ranges() {
         .unwrap();
     assert_eq!(beyond.headers()["content-range"], "bytes */100000");
     assert_error(beyond, StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED").await;
+}
+
+/// Hits of the in-memory blob cache so far. Gateways started by one test
+/// run in its process and share its metrics.
+async fn blob_cache_hits(app: &TestApp) -> u64 {
+    let series = "wkg_gateway_blob_cache_total{result=\"hit\"}";
+    counter(&app.client, &app.base, series).await.unwrap_or(0)
+}
+
+/// Small blobs are served from memory after their first read
+/// (`[storage] memory_cache`); whole reads and ranges answer the same bytes
+/// from memory, from the store with the cache off, and for blobs too big
+/// to cache.
+#[tokio::test]
+async fn reads_are_the_same_from_memory_and_from_the_store() {
+    for storage_extra in ["", "memory_cache = 0"] {
+        let app = TestApp::spawn_with_storage_extra(storage_extra).await;
+        let hits_before = blob_cache_hits(&app).await;
+        for (seed, size) in [(3u64, 200_000usize), (4, 1_500_000)] {
+            let content = fixtures::pseudo_random(size, seed);
+            let digest = app.push_blob("team/hot", &content).await;
+            let url = app.url(&format!("/v2/team/hot/blobs/{digest}"));
+            for _ in 0..3 {
+                let get = app.client.get(&url).send().await.unwrap();
+                assert_eq!(get.headers()["content-length"], size.to_string().as_str());
+                assert!(get.bytes().await.unwrap().as_ref() == content.as_slice());
+            }
+            for (range, start, end) in [
+                (format!("bytes=0-{}", size - 1), 0, size),
+                ("bytes=7-70000".to_string(), 7, 70_001),
+                (format!("bytes={}-", size - 3), size - 3, size),
+                ("bytes=-1".to_string(), size - 1, size),
+            ] {
+                let part = app
+                    .client
+                    .get(&url)
+                    .header("range", &range)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+                assert!(
+                    part.bytes().await.unwrap().as_ref() == &content[start..end],
+                    "{range} of {size} bytes ({storage_extra:?})"
+                );
+            }
+        }
+        let hits = blob_cache_hits(&app).await - hits_before;
+        if storage_extra.is_empty() {
+            // Two more whole reads and four ranges of the small blob.
+            assert_eq!(hits, 6);
+        } else {
+            assert_eq!(hits, 0, "the cache is off");
+        }
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! tests/scripts/with-postgres and with-s3).
 
 use integration_tests::fixtures::{self, OCI_MANIFEST};
-use integration_tests::{GatewayProcess, http_client, sha256_digest};
+use integration_tests::{GatewayProcess, counter, http_client, sha256_digest};
 use reqwest::{Client, StatusCode};
 use tempfile::TempDir;
 
@@ -226,24 +226,13 @@ async fn reads_on_one_replica_follow_writes_on_the_other_at_once() {
     let on_postgres =
         std::env::var(integration_tests::database::SERVER_ENV).is_ok_and(|url| !url.is_empty());
     if !on_postgres {
-        let metrics = client
-            .get(format!("{}/metrics", b.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let count = |result: &str| -> u64 {
-            let prefix = format!("wkg_gateway_manifest_cache_total{{result=\"{result}\"}} ");
-            metrics
-                .lines()
-                .find_map(|line| line.strip_prefix(&prefix))
-                .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
-                .parse()
-                .unwrap()
+        let count = async |result: &str| {
+            let series = format!(
+                "wkg_gateway_lookup_cache_total{{lookup=\"manifest\",result=\"{result}\"}}"
+            );
+            counter(&client, &b.base, &series).await.unwrap_or(0)
         };
-        assert!(count("hit") >= 5, "{metrics}");
-        assert!(count("miss") >= 5, "{metrics}");
+        assert!(count("hit").await >= 5);
+        assert!(count("miss").await >= 5);
     }
 }

@@ -108,6 +108,8 @@ pub struct StorageConfig {
     /// Answer blob GETs with a 307 to a presigned URL of the object store
     /// (S3 only), so blob bytes bypass the gateway.
     pub redirect_blob_downloads: bool,
+    /// Bytes of small, often-read blobs kept in memory (0: none).
+    pub memory_cache: u64,
 }
 
 /// Connection settings for an `s3://` store.
@@ -235,6 +237,7 @@ struct RawStorage {
     secret_access_key: Option<String>,
     allow_http: Option<StringOr<bool>>,
     redirect_blob_downloads: Option<StringOr<bool>>,
+    memory_cache: Option<StringOr<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -362,6 +365,11 @@ impl Config {
             redirect_blob_downloads: match raw.storage.redirect_blob_downloads {
                 Some(v) => v.parse("storage.redirect_blob_downloads")?,
                 None => false,
+            },
+            memory_cache: match raw.storage.memory_cache {
+                Some(StringOr::Value(bytes)) => bytes,
+                Some(StringOr::Text(text)) => byte_size("storage.memory_cache", &text)?,
+                None => 64 * 1024 * 1024,
             },
         };
         if storage.url.scheme() == "file" && storage.redirect_blob_downloads {
@@ -718,6 +726,11 @@ mod tests {
         assert!(config.database.url.starts_with("sqlite:///"));
         assert_eq!(config.server.shutdown_grace, Duration::from_secs(30));
         assert_eq!(config.packages.parse_size_limit, 64 * 1024 * 1024);
+        assert_eq!(config.storage.memory_cache, 64 * 1024 * 1024);
+        let sized = Config::from_toml_str("[storage]\nmemory_cache = \"8MiB\"").unwrap();
+        assert_eq!(sized.storage.memory_cache, 8 * 1024 * 1024);
+        let off = Config::from_toml_str("[storage]\nmemory_cache = 0").unwrap();
+        assert_eq!(off.storage.memory_cache, 0);
         assert_eq!(byte_size("k", "512KiB").unwrap(), 512 * 1024);
         assert_eq!(byte_size("k", "7").unwrap(), 7);
     }
@@ -741,6 +754,10 @@ mod tests {
             ("[storage]\nurl = \"ftp://x\"", "`storage.url`"),
             ("[storage]\nurl = \"s3:///nobucket\"", "`storage.url`"),
             ("[storage]\nendpoint = \"http://x\"", "`storage.endpoint`"),
+            (
+                "[storage]\nmemory_cache = \"lots\"",
+                "`storage.memory_cache`",
+            ),
             (
                 "[storage]\nredirect_blob_downloads = true",
                 "`storage.redirect_blob_downloads`",

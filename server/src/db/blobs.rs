@@ -1,6 +1,7 @@
 //! The `blobs` and `repository_blobs` tables: stored objects and which
 //! repository may serve them.
 
+use super::read_cache::BlobKey;
 use super::repositories::ensure_repository;
 use super::{Db, Result, now_millis};
 
@@ -42,15 +43,27 @@ impl Db {
 
     /// Size of a blob that `repository` may serve, or `None`.
     pub async fn blob_size_in(&self, repository: &str, digest: &str) -> Result<Option<u64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
-             WHERE rb.repository = $1 AND rb.digest = $2",
-        )
-        .bind(repository)
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(size,)| u64::try_from(size).unwrap_or_default()))
+        let query = async {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+                 WHERE rb.repository = $1 AND rb.digest = $2",
+            )
+            .bind(repository)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(|(size,)| u64::try_from(size).unwrap_or_default()))
+        };
+        match &self.read_caches {
+            Some(caches) => {
+                let key = BlobKey {
+                    repository: repository.to_string(),
+                    digest: digest.to_string(),
+                };
+                caches.blob_sizes.get_or_query(key, query).await
+            }
+            None => query.await,
+        }
     }
 
     /// Whether the blob object is recorded as stored (in any repository).

@@ -1,8 +1,8 @@
 //! The `manifests` and `manifest_references` tables. Manifest bytes live
 //! here, byte-exact, so publishing a manifest and its tag is one transaction.
 
-use super::manifest_cache::Key;
 use super::packages::{VersionClaim, VersionConflict, claim_version, tombstone_manifest};
+use super::read_cache::ManifestKey;
 use super::repositories::ensure_repository;
 use super::{Db, Result, now_millis};
 
@@ -110,7 +110,7 @@ impl Db {
         repository: &str,
         digest: &str,
     ) -> Result<Option<ManifestRecord>> {
-        let key = Key::Digest {
+        let key = ManifestKey::Digest {
             repository: repository.to_string(),
             digest: digest.to_string(),
         };
@@ -136,7 +136,7 @@ impl Db {
         repository: &str,
         tag: &str,
     ) -> Result<Option<ManifestRecord>> {
-        let key = Key::Tag {
+        let key = ManifestKey::Tag {
             repository: repository.to_string(),
             tag: tag.to_string(),
         };
@@ -160,26 +160,16 @@ impl Db {
     }
 
     /// A manifest lookup through the cache, when there is one (see
-    /// [`super::manifest_cache`]); misses and absent manifests run `query`.
+    /// [`super::read_cache`]).
     async fn cached(
         &self,
-        key: Key,
+        key: ManifestKey,
         query: impl Future<Output = Result<Option<ManifestRecord>>>,
     ) -> Result<Option<ManifestRecord>> {
-        let Some(cache) = &self.manifest_cache else {
-            return query.await;
-        };
-        let Some(version) = cache.version() else {
-            return query.await;
-        };
-        if let Some(hit) = cache.get(&version, &key) {
-            return Ok(Some(hit));
+        match &self.read_caches {
+            Some(caches) => caches.manifests.get_or_query(key, query).await,
+            None => query.await,
         }
-        let found = query.await?;
-        if let Some(record) = &found {
-            cache.put(&version, key, record);
-        }
-        Ok(found)
     }
 
     /// Deletes a manifest and every tag pointing at it.

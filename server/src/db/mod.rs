@@ -10,10 +10,10 @@ mod audit;
 mod blobs;
 mod gc;
 mod leases;
-mod manifest_cache;
 mod manifests;
 mod package_index;
 mod packages;
+mod read_cache;
 mod repositories;
 mod tags;
 mod uploads;
@@ -66,8 +66,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
-    /// Manifest lookups answered from memory (SQLite files only).
-    manifest_cache: Option<std::sync::Arc<manifest_cache::ManifestCache>>,
+    /// Hot lookups answered from memory (SQLite files only).
+    read_caches: Option<std::sync::Arc<read_cache::ReadCaches>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -123,11 +123,11 @@ impl Db {
             }
             Backend::Postgres => options.connect(&config.url).await?,
         };
-        let manifest_cache = match backend {
+        let read_caches = match backend {
             Backend::Sqlite => {
                 SQLITE_MIGRATIONS.run(&pool).await?;
                 sqlite_path(&config.url)
-                    .and_then(|path| manifest_cache::ManifestCache::open(Path::new(path)))
+                    .and_then(|path| read_cache::ReadCaches::open(Path::new(path)))
                     .map(std::sync::Arc::new)
             }
             Backend::Postgres => {
@@ -135,10 +135,7 @@ impl Db {
                 None
             }
         };
-        Ok(Self {
-            pool,
-            manifest_cache,
-        })
+        Ok(Self { pool, read_caches })
     }
 
     /// A round trip to the database (readiness).

@@ -2,6 +2,7 @@
 //!
 //! [`keys::StorageKey`] owns the layout; this module owns the I/O.
 
+mod hot_blobs;
 pub mod keys;
 mod local;
 pub mod writer;
@@ -60,6 +61,8 @@ pub struct Storage {
     /// For local disk: the root directory, so reads can go straight to the
     /// file in large chunks (object_store's local reads use 8 KiB ones).
     local_root: Option<std::path::PathBuf>,
+    /// Small blobs served from memory (`[storage] memory_cache`).
+    hot_blobs: Option<Arc<hot_blobs::HotBlobs>>,
 }
 
 /// How long a presigned download URL stays valid.
@@ -110,6 +113,7 @@ impl Storage {
             store,
             signer,
             local_root,
+            hot_blobs: hot_blobs::HotBlobs::new(config.memory_cache).map(Arc::new),
         })
     }
 
@@ -157,6 +161,54 @@ impl Storage {
         let result = self.store.get_opts(&key.path(), options).await?;
         Ok(ObjectRead {
             stream: result.into_stream().map(|r| r.map_err(Error::from)).boxed(),
+        })
+    }
+
+    /// Streams (a range of) the blob `digest` of `size` bytes, from memory
+    /// when it is small and was read before (see [`hot_blobs`]).
+    pub async fn read_blob(
+        &self,
+        digest: &crate::digest::Digest,
+        size: u64,
+        range: Option<Range<u64>>,
+    ) -> Result<ObjectRead, Error> {
+        let key = StorageKey::Blob(digest);
+        let Some(hot) = self.hot_blobs.as_ref().filter(|hot| hot.admits(size)) else {
+            return self.read(key, range).await;
+        };
+        let whole = match hot.get(digest) {
+            Some(bytes) => bytes,
+            None => {
+                let mut stream = self.read(key, None).await?.stream;
+                let mut whole = bytes::BytesMut::with_capacity(usize::try_from(size).unwrap_or(0));
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk?;
+                    if (whole.len() + chunk.len()) as u64 > size {
+                        return Err(size_mismatch(digest, size));
+                    }
+                    whole.extend_from_slice(&chunk);
+                }
+                if whole.len() as u64 != size {
+                    return Err(size_mismatch(digest, size));
+                }
+                let whole = whole.freeze();
+                hot.put(digest.clone(), whole.clone());
+                whole
+            }
+        };
+        let bytes = match range {
+            Some(range) => whole.slice(
+                usize::try_from(range.start)
+                    .unwrap_or(usize::MAX)
+                    .min(whole.len())
+                    ..usize::try_from(range.end)
+                        .unwrap_or(usize::MAX)
+                        .min(whole.len()),
+            ),
+            None => whole,
+        };
+        Ok(ObjectRead {
+            stream: futures::stream::once(async move { Ok(bytes) }).boxed(),
         })
     }
 
@@ -249,6 +301,14 @@ impl Storage {
         }
         Ok(())
     }
+}
+
+/// A stored blob whose length is not the size the database recorded.
+fn size_mismatch(digest: &crate::digest::Digest, size: u64) -> Error {
+    Error::Backend(object_store::Error::Generic {
+        store: "blobs",
+        source: format!("the stored blob {digest} is not the {size} bytes on record").into(),
+    })
 }
 
 /// An S3 (or S3-compatible) bucket, optionally under a key prefix. Settings

@@ -189,10 +189,7 @@ pub async fn get(
         Some(RangeRequest::Satisfiable(range)) => Some(range),
         Some(RangeRequest::Ignored) | None => None,
     };
-    let read = app
-        .storage
-        .read(StorageKey::Blob(&digest), range.clone())
-        .await?;
+    let read = app.storage.read_blob(&digest, size, range.clone()).await?;
     let body = Body::from_stream(read.stream);
     Ok(match range {
         Some(range) => {

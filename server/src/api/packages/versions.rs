@@ -21,7 +21,6 @@ use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::packages::naming;
-use crate::storage::StorageKey;
 
 pub async fn package(
     State(app): State<AppState>,
@@ -109,7 +108,8 @@ pub async fn content(
 ) -> ApiResult<Response> {
     let found = find(&app, &namespace, &name, &version).await?;
     let digest: Digest = found.layer_digest.parse()?;
-    let read = app.storage.read(StorageKey::Blob(&digest), None).await?;
+    let size = u64::try_from(found.size).unwrap_or_default();
+    let read = app.storage.read_blob(&digest, size, None).await?;
     let mut headers = HeaderMap::new();
     set(&mut headers, header::CONTENT_TYPE, "application/wasm");
     set(&mut headers, header::CONTENT_LENGTH, found.size.to_string());

@@ -1,10 +1,11 @@
-//! An in-process cache of manifest lookups for the embedded SQLite database.
+//! In-process caches of the hottest lookups for the embedded SQLite
+//! database: manifests by tag or digest, and which blobs a repository holds.
 //!
-//! Manifest GETs are the registry's hottest read, and each one through sqlx
-//! costs two thread hand-offs to the connection's worker thread (see
-//! BENCHMARKS.md). This cache answers repeated lookups of a tag or digest
-//! from memory, without ever serving anything a client could tell from a
-//! fresh read:
+//! Every manifest or blob GET starts with one of these lookups, and each
+//! one through sqlx costs two thread hand-offs to the connection's worker
+//! thread (see BENCHMARKS.md). A [`ReadCache`] answers repeated lookups from
+//! memory, without ever serving anything a client could tell from a fresh
+//! read:
 //!
 //! - **Validity.** Every lookup first reads the header of SQLite's WAL index
 //!   (the `-shm` file next to the database; format in
@@ -24,14 +25,15 @@
 //!   worker.
 //! - **Bounds.** Entries up to [`MAX_ENTRY_BYTES`]; when the total passes
 //!   [`MAX_TOTAL_BYTES`], the cache starts over empty (the hot set of a
-//!   registry's manifests is small, and a refill is just the queries that
-//!   would have run anyway).
+//!   registry is small, and a refill is just the queries that would have
+//!   run anyway).
 //!
 //! PostgreSQL has no such shared signal (replicas run on other hosts), so
 //! with PostgreSQL every lookup is a query.
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::Hash;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
@@ -44,40 +46,57 @@ use super::ManifestRecord;
 /// copies of 48 bytes; the first is what readers check).
 const HEADER_BYTES: usize = 48;
 
-/// Manifests larger than this are always read from the database.
+/// Answers larger than this (big manifests) are always read from the
+/// database.
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 
-/// The most manifest bytes kept at once.
+/// The most bytes one cache keeps at once.
 pub const MAX_TOTAL_BYTES: usize = 16 * 1024 * 1024;
 
 /// A snapshot of the database's commit state.
 pub type Version = [u8; HEADER_BYTES];
 
-/// What a lookup names: a tag or a digest in a repository.
+/// What a manifest lookup names: a tag or a digest in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Key {
+pub enum ManifestKey {
     Digest { repository: String, digest: String },
     Tag { repository: String, tag: String },
 }
 
-#[derive(Debug)]
-pub struct ManifestCache {
-    wal_index: File,
-    state: Mutex<State>,
-    /// `wkg_gateway_manifest_cache_total{result="hit"}` and `"miss"`.
-    hits: Counter,
-    misses: Counter,
+/// A blob in a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey {
+    pub repository: String,
+    pub digest: String,
 }
 
-#[derive(Debug)]
-struct State {
-    version: Version,
-    entries: HashMap<Key, ManifestRecord>,
-    bytes: usize,
+/// What a cached answer costs in memory, roughly.
+pub trait Weigh {
+    fn weight(&self) -> usize;
 }
 
-impl ManifestCache {
-    /// The cache for the SQLite database at `database`, which must already
+impl Weigh for ManifestRecord {
+    fn weight(&self) -> usize {
+        self.content.len() + self.media_type.len() + self.digest.len()
+    }
+}
+
+impl Weigh for u64 {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<u64>()
+    }
+}
+
+/// The caches of one database: they share its WAL index.
+#[derive(Debug)]
+pub struct ReadCaches {
+    pub manifests: ReadCache<ManifestKey, ManifestRecord>,
+    /// A blob's size, for each repository that holds it.
+    pub blob_sizes: ReadCache<BlobKey, u64>,
+}
+
+impl ReadCaches {
+    /// The caches for the SQLite database at `database`, which must already
     /// be open in WAL mode (so its `-shm` file exists). `None` when the WAL
     /// index cannot be read: the lookups then all go to the database.
     pub fn open(database: &Path) -> Option<Self> {
@@ -89,23 +108,50 @@ impl ManifestCache {
                 tracing::warn!(
                     path = %Path::new(&shm).display(),
                     %error,
-                    "cannot read SQLite's WAL index; manifest lookups will not be cached"
+                    "cannot read SQLite's WAL index; lookups will not be cached"
                 );
                 return None;
             }
         };
-        let cache = Self {
+        let wal_index = std::sync::Arc::new(wal_index);
+        let caches = Self {
+            manifests: ReadCache::new(std::sync::Arc::clone(&wal_index), "manifest"),
+            blob_sizes: ReadCache::new(wal_index, "blob"),
+        };
+        caches.manifests.version()?;
+        Some(caches)
+    }
+}
+
+/// Answers of one kind of lookup, valid while the database is unchanged.
+#[derive(Debug)]
+pub struct ReadCache<K, V> {
+    wal_index: std::sync::Arc<File>,
+    state: Mutex<State<K, V>>,
+    /// `wkg_gateway_lookup_cache_total{lookup, result="hit"}` and `"miss"`.
+    hits: Counter,
+    misses: Counter,
+}
+
+#[derive(Debug)]
+struct State<K, V> {
+    version: Version,
+    entries: HashMap<K, V>,
+    bytes: usize,
+}
+
+impl<K: Eq + Hash, V: Clone + Weigh> ReadCache<K, V> {
+    fn new(wal_index: std::sync::Arc<File>, lookup: &str) -> Self {
+        Self {
             wal_index,
             state: Mutex::new(State {
                 version: [0; HEADER_BYTES],
                 entries: HashMap::new(),
                 bytes: 0,
             }),
-            hits: crate::metrics::global().manifest_cache("hit"),
-            misses: crate::metrics::global().manifest_cache("miss"),
-        };
-        cache.version()?;
-        Some(cache)
+            hits: crate::metrics::global().lookup_cache(lookup, "hit"),
+            misses: crate::metrics::global().lookup_cache(lookup, "miss"),
+        }
     }
 
     /// The database's commit state now, or `None` if it cannot be read
@@ -123,7 +169,7 @@ impl ManifestCache {
 
     /// The cached answer for `key`, if the database has not changed since
     /// it was stored.
-    pub fn get(&self, version: &Version, key: &Key) -> Option<ManifestRecord> {
+    pub fn get(&self, version: &Version, key: &K) -> Option<V> {
         let mut state = self.lock();
         if &state.version != version {
             state.entries.clear();
@@ -141,8 +187,8 @@ impl ManifestCache {
 
     /// Stores what a query answered, if the cache still belongs to the
     /// commit state read before that query.
-    pub fn put(&self, version: &Version, key: Key, record: &ManifestRecord) {
-        let size = record.content.len() + record.media_type.len() + record.digest.len();
+    pub fn put(&self, version: &Version, key: K, value: &V) {
+        let size = value.weight();
         if size > MAX_ENTRY_BYTES {
             return;
         }
@@ -154,13 +200,33 @@ impl ManifestCache {
             state.entries.clear();
             state.bytes = 0;
         }
-        if let Some(old) = state.entries.insert(key, record.clone()) {
-            state.bytes -= old.content.len() + old.media_type.len() + old.digest.len();
+        if let Some(old) = state.entries.insert(key, value.clone()) {
+            state.bytes -= old.weight();
         }
         state.bytes += size;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    /// The cached answer for `key` if the database is unchanged, else the
+    /// answer of `query`, kept for next time.
+    pub async fn get_or_query<E>(
+        &self,
+        key: K,
+        query: impl Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E> {
+        let Some(version) = self.version() else {
+            return query.await;
+        };
+        if let Some(hit) = self.get(&version, &key) {
+            return Ok(Some(hit));
+        }
+        let found = query.await?;
+        if let Some(value) = &found {
+            self.put(&version, key, value);
+        }
+        Ok(found)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<K, V>> {
         // A panic while holding the lock leaves plain data behind: usable.
         self.state
             .lock()
@@ -180,14 +246,14 @@ mod tests {
         }
     }
 
-    fn cache_on(dir: &Path) -> (ManifestCache, std::path::PathBuf) {
+    fn cache_on(dir: &Path) -> (ReadCaches, std::path::PathBuf) {
         let shm = dir.join("db.sqlite-shm");
         std::fs::write(&shm, [1u8; 64]).unwrap();
-        (ManifestCache::open(&dir.join("db.sqlite")).unwrap(), shm)
+        (ReadCaches::open(&dir.join("db.sqlite")).unwrap(), shm)
     }
 
-    fn tag(name: &str) -> Key {
-        Key::Tag {
+    fn tag(name: &str) -> ManifestKey {
+        ManifestKey::Tag {
             repository: "team/app".into(),
             tag: name.into(),
         }
@@ -196,7 +262,8 @@ mod tests {
     #[test]
     fn a_changed_wal_index_empties_the_cache() {
         let dir = tempfile::tempdir().unwrap();
-        let (cache, shm) = cache_on(dir.path());
+        let (caches, shm) = cache_on(dir.path());
+        let cache = &caches.manifests;
         let before = cache.version().unwrap();
         assert!(cache.get(&before, &tag("v1")).is_none());
         cache.put(&before, tag("v1"), &record(b"one"));
@@ -215,7 +282,8 @@ mod tests {
     #[test]
     fn sizes_are_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        let (cache, _) = cache_on(dir.path());
+        let (caches, _) = cache_on(dir.path());
+        let cache = &caches.manifests;
         let version = cache.version().unwrap();
         cache.get(&version, &tag("x"));
         cache.put(
@@ -234,6 +302,6 @@ mod tests {
     #[test]
     fn without_a_wal_index_there_is_no_cache() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(ManifestCache::open(&dir.path().join("absent.sqlite")).is_none());
+        assert!(ReadCaches::open(&dir.path().join("absent.sqlite")).is_none());
     }
 }
