@@ -6,7 +6,7 @@
 //! caller's: two copies in user space and a thread hand-off per read. Here
 //! each read is one blocking-pool task that reads straight from the file
 //! into the buffer that is then sent, and the first task also opens the
-//! file, so a small blob costs one hand-off and one copy in user space.
+//! file: one copy in user space instead of two.
 //! (`sendfile` would save that copy too, but hyper writes bodies from user
 //! memory.)
 
@@ -20,13 +20,11 @@ use futures::StreamExt;
 
 use super::{Error, ObjectRead};
 
-/// The first read: a whole small blob (manifests' configs, most Wasm
-/// components) in one go.
-const FIRST_READ: u64 = 1024 * 1024;
-
-/// Later reads of a large blob. With 64 concurrent downloads this bounds
-/// what the reads hold in memory to about 64 × 2 × 256 KiB.
-const LATER_READ: u64 = 256 * 1024;
+/// The size of each read. Small enough that 64 concurrent downloads hold
+/// little (about 64 × 2 × 256 KiB), large enough that the blocking-pool
+/// hand-off per read stays cheap next to the copy. (Small, hot blobs are
+/// served from memory anyway: see `hot_blobs`.)
+const READ_SIZE: u64 = 256 * 1024;
 
 /// An open file and how much of the requested bytes are still to be read.
 struct Cursor {
@@ -58,7 +56,7 @@ pub(super) async fn read(path: PathBuf, range: Option<Range<u64>>) -> Result<Obj
             file,
             remaining,
         };
-        let chunk = cursor.next_chunk(FIRST_READ)?;
+        let chunk = cursor.next_chunk(READ_SIZE)?;
         Ok((cursor, chunk))
     })
     .await?;
@@ -76,7 +74,7 @@ pub(super) async fn read(path: PathBuf, range: Option<Range<u64>>) -> Result<Obj
             }
             let mut cursor = cursor?;
             let read = blocking(move || {
-                let chunk = cursor.next_chunk(LATER_READ)?;
+                let chunk = cursor.next_chunk(READ_SIZE)?;
                 Ok((cursor, chunk))
             })
             .await;
