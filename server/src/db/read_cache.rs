@@ -18,6 +18,12 @@
 //!   and a writer that dies mid-commit cannot leave a stale entry behind.
 //!   Any commit empties the cache, which costs only hit rate while pushes
 //!   are going on.
+//! - **A new WAL index.** When the last connection to the database closes
+//!   (a quiet gateway whose pool let its connections go, then `gc` exiting),
+//!   SQLite deletes the `-shm` file, and the next connection creates a new
+//!   one. The open file would then never change again, so every check also
+//!   asks whether it is still linked (`fstat`); if not, it opens the new
+//!   file and counts a new generation, which empties the caches.
 //! - **Races.** A lookup that misses reads the header before its query and
 //!   stores the answer only if the cache still belongs to that header.
 //! - **Cost.** The check is one `pread` of 48 bytes from a page the kernel
@@ -34,9 +40,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::Hash;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use prometheus_client::metrics::counter::Counter;
 
@@ -53,8 +59,56 @@ pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 /// The most bytes one cache keeps at once.
 pub const MAX_TOTAL_BYTES: usize = 16 * 1024 * 1024;
 
-/// A snapshot of the database's commit state.
-pub type Version = [u8; HEADER_BYTES];
+/// A snapshot of the database's commit state: which `-shm` file was read
+/// (a generation counted by [`WalIndex`]) and its header.
+pub type Version = (u64, [u8; HEADER_BYTES]);
+
+/// SQLite's WAL index (`<database>-shm`), reopened when SQLite replaces it.
+#[derive(Debug)]
+pub struct WalIndex {
+    path: std::path::PathBuf,
+    /// The open file and its generation (1 for the first one).
+    file: Mutex<(Option<File>, u64)>,
+}
+
+impl WalIndex {
+    fn open(database: &Path) -> std::io::Result<Self> {
+        let mut path = database.as_os_str().to_owned();
+        path.push("-shm");
+        let path = std::path::PathBuf::from(path);
+        let file = File::open(&path)?;
+        Ok(Self {
+            path,
+            file: Mutex::new((Some(file), 1)),
+        })
+    }
+
+    /// The commit state now, or `None` if it cannot be read (then nothing
+    /// is served from the cache).
+    fn version(&self) -> Option<Version> {
+        let mut slot = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let (file, generation) = &mut *slot;
+        let replaced = match file {
+            Some(open) => open.metadata().map_or(true, |meta| meta.nlink() == 0),
+            None => true,
+        };
+        if replaced {
+            // Deleted by SQLite: the next connection makes a new one (until
+            // then there is nothing to check against, so nothing is cached).
+            *file = File::open(&self.path).ok();
+            *generation += 1;
+        }
+        let open = file.as_ref()?;
+        let mut header = [0u8; HEADER_BYTES];
+        match open.read_exact_at(&mut header, 0) {
+            Ok(()) => Some((*generation, header)),
+            Err(error) => {
+                tracing::debug!(%error, "reading SQLite's WAL index failed");
+                None
+            }
+        }
+    }
+}
 
 /// What a manifest lookup names: a tag or a digest in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -100,13 +154,11 @@ impl ReadCaches {
     /// be open in WAL mode (so its `-shm` file exists). `None` when the WAL
     /// index cannot be read: the lookups then all go to the database.
     pub fn open(database: &Path) -> Option<Self> {
-        let mut shm = database.as_os_str().to_owned();
-        shm.push("-shm");
-        let wal_index = match File::open(&shm) {
-            Ok(file) => file,
+        let wal_index = match WalIndex::open(database) {
+            Ok(index) => index,
             Err(error) => {
                 tracing::warn!(
-                    path = %Path::new(&shm).display(),
+                    database = %database.display(),
                     %error,
                     "cannot read SQLite's WAL index; lookups will not be cached"
                 );
@@ -126,7 +178,7 @@ impl ReadCaches {
 /// Answers of one kind of lookup, valid while the database is unchanged.
 #[derive(Debug)]
 pub struct ReadCache<K, V> {
-    wal_index: std::sync::Arc<File>,
+    wal_index: std::sync::Arc<WalIndex>,
     state: Mutex<State<K, V>>,
     /// `wkg_gateway_lookup_cache_total{lookup, result="hit"}` and `"miss"`.
     hits: Counter,
@@ -141,11 +193,11 @@ struct State<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone + Weigh> ReadCache<K, V> {
-    fn new(wal_index: std::sync::Arc<File>, lookup: &str) -> Self {
+    fn new(wal_index: std::sync::Arc<WalIndex>, lookup: &str) -> Self {
         Self {
             wal_index,
             state: Mutex::new(State {
-                version: [0; HEADER_BYTES],
+                version: (0, [0; HEADER_BYTES]),
                 entries: HashMap::new(),
                 bytes: 0,
             }),
@@ -157,14 +209,7 @@ impl<K: Eq + Hash, V: Clone + Weigh> ReadCache<K, V> {
     /// The database's commit state now, or `None` if it cannot be read
     /// (then nothing is served from the cache).
     pub fn version(&self) -> Option<Version> {
-        let mut header = [0u8; HEADER_BYTES];
-        match self.wal_index.read_exact_at(&mut header, 0) {
-            Ok(()) => Some(header),
-            Err(error) => {
-                tracing::debug!(%error, "reading SQLite's WAL index failed");
-                None
-            }
-        }
+        self.wal_index.version()
     }
 
     /// The cached answer for `key`, if the database has not changed since
@@ -228,9 +273,7 @@ impl<K: Eq + Hash, V: Clone + Weigh> ReadCache<K, V> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<K, V>> {
         // A panic while holding the lock leaves plain data behind: usable.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -277,6 +320,29 @@ mod tests {
         // An answer read under the old state is not stored any more.
         cache.put(&before, tag("v1"), &record(b"stale"));
         assert!(cache.get(&after, &tag("v1")).is_none());
+    }
+
+    #[test]
+    fn a_replaced_wal_index_empties_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (caches, shm) = cache_on(dir.path());
+        let cache = &caches.manifests;
+        let before = cache.version().unwrap();
+        cache.get(&before, &tag("v1"));
+        cache.put(&before, tag("v1"), &record(b"one"));
+        // SQLite deletes the file with the last connection; a new
+        // connection creates another, here with the very same bytes.
+        std::fs::remove_file(&shm).unwrap();
+        assert!(cache.version().is_none(), "no WAL index, no cache");
+        std::fs::write(&shm, [1u8; 64]).unwrap();
+        let after = cache.version().unwrap();
+        assert_ne!(before, after);
+        assert!(cache.get(&after, &tag("v1")).is_none());
+        // And the new file is the one watched from now on.
+        cache.put(&after, tag("v1"), &record(b"two"));
+        assert_eq!(cache.version().unwrap(), after);
+        std::fs::write(&shm, [3u8; 64]).unwrap();
+        assert_ne!(cache.version().unwrap(), after);
     }
 
     #[test]
