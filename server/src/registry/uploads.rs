@@ -250,15 +250,12 @@ pub async fn finish_session(
         // then join them without hashing the bytes again.
         let computed = hasher.finish();
         if &computed == digest {
-            let parts: Vec<StorageKey<'_>> = chunks
-                .iter()
-                .map(|chunk| StorageKey::UploadChunk {
-                    upload: id,
-                    chunk: chunk.chunk_id,
-                })
-                .collect();
             app.storage
-                .concatenate(&parts, StorageKey::UploadAssembly(id), target)
+                .concatenate(
+                    &chunk_keys(id, &chunks),
+                    StorageKey::UploadAssembly(id),
+                    target,
+                )
                 .await?;
         }
         computed
@@ -268,26 +265,14 @@ pub async fn finish_session(
         // if the digest matches.
         let mut writer = app.storage.writer(target).await?;
         let mut hasher = Hasher::new(digest.algorithm());
-        for chunk in &chunks {
-            let key = StorageKey::UploadChunk {
-                upload: id,
-                chunk: chunk.chunk_id,
-            };
-            let mut stream = app.storage.read(key, None).await?.stream;
-            while let Some(bytes) = stream.next().await {
-                let bytes = match bytes {
-                    Ok(bytes) => bytes,
-                    Err(error) => {
-                        writer.abort().await;
-                        return Err(error.into());
-                    }
-                };
-                hasher.update(&bytes);
-                if let Err(error) = writer.write(bytes).await {
-                    writer.abort().await;
-                    return Err(error.into());
-                }
-            }
+        let parts = chunk_keys(id, &chunks);
+        let written = app
+            .storage
+            .write_parts(&mut writer, &parts, |bytes| hasher.update(bytes))
+            .await;
+        if let Err(error) = written {
+            writer.abort().await;
+            return Err(error.into());
         }
         let computed = hasher.finish();
         if &computed == digest {
@@ -407,6 +392,17 @@ fn check_contiguous(chunks: &[ChunkRow], committed: u64) -> ApiResult<()> {
     Ok(())
 }
 
+/// The storage keys of a session's staged chunks, in order.
+fn chunk_keys(upload: Uuid, chunks: &[ChunkRow]) -> Vec<StorageKey<'static>> {
+    chunks
+        .iter()
+        .map(|chunk| StorageKey::UploadChunk {
+            upload,
+            chunk: chunk.chunk_id,
+        })
+        .collect()
+}
+
 /// Re-reads staged chunks to hash them (the slow path after a restart).
 async fn hash_chunks(
     app: &App,
@@ -415,11 +411,7 @@ async fn hash_chunks(
     algorithm: Algorithm,
 ) -> ApiResult<Digest> {
     let mut hasher = Hasher::new(algorithm);
-    for chunk in chunks {
-        let key = StorageKey::UploadChunk {
-            upload: id,
-            chunk: chunk.chunk_id,
-        };
+    for key in chunk_keys(id, chunks) {
         let mut stream = app.storage.read(key, None).await?.stream;
         while let Some(bytes) = stream.next().await {
             hasher.update(&bytes?);

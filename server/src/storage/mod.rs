@@ -239,26 +239,31 @@ impl Storage {
             .await;
         }
         let mut writer = self.writer(target).await?;
-        for part in parts {
-            let mut stream = match self.read(*part, None).await {
-                Ok(read) => read.stream,
-                Err(error) => {
-                    writer.abort().await;
-                    return Err(error);
-                }
-            };
-            while let Some(bytes) = stream.next().await {
-                let written = match bytes {
-                    Ok(bytes) => writer.write(bytes).await,
-                    Err(error) => Err(error),
-                };
-                if let Err(error) = written {
-                    writer.abort().await;
-                    return Err(error);
-                }
-            }
+        if let Err(error) = self.write_parts(&mut writer, parts, |_| {}).await {
+            writer.abort().await;
+            return Err(error);
         }
         writer.commit().await
+    }
+
+    /// Streams the objects `parts`, in order, into `writer`, showing each
+    /// piece to `observe` (a hasher, say). On error the caller aborts the
+    /// writer.
+    pub async fn write_parts(
+        &self,
+        writer: &mut ObjectWriter,
+        parts: &[StorageKey<'_>],
+        mut observe: impl FnMut(&Bytes),
+    ) -> Result<(), Error> {
+        for part in parts {
+            let mut stream = self.read(*part, None).await?.stream;
+            while let Some(bytes) = stream.next().await {
+                let bytes = bytes?;
+                observe(&bytes);
+                writer.write(bytes).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves an object (atomic on local disk).
