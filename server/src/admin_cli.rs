@@ -49,6 +49,14 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password, read from standard input (first line). It
+    /// ends every session and JWT of their earlier password logins.
+    Passwd {
+        name: String,
+        /// Read the password from standard input (first line); required.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
     /// Remove a user with their grants and tokens.
     Remove { name: String },
     /// List users and their grants.
@@ -100,11 +108,7 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
             password_stdin,
         }) => {
             let password = if password_stdin {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| AdminError::Invalid(format!("cannot read standard input: {e}")))?;
-                Some(text.lines().next().unwrap_or_default().to_string())
+                Some(password_from_stdin()?)
             } else {
                 None
             };
@@ -116,6 +120,16 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
                 db,
                 &user_target(&name),
                 &format!("user add {name} ({kind})"),
+            )
+            .await?;
+        }
+        AdminCommand::User(UserCommand::Passwd { name, .. }) => {
+            admin::set_password(db, &name, password_from_stdin()?).await?;
+            println!("changed the password of {name}; their earlier sessions have ended");
+            audit(
+                db,
+                &format!("{}/password", user_target(&name)),
+                &format!("user passwd {name}"),
             )
             .await?;
         }
@@ -213,6 +227,15 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         }
     }
     Ok(())
+}
+
+/// The first line of standard input.
+fn password_from_stdin() -> Result<String, AdminError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| AdminError::Invalid(format!("cannot read standard input: {e}")))?;
+    Ok(text.lines().next().unwrap_or_default().to_string())
 }
 
 /// The audit actor of changes made with this CLI: `cli:<unix user>`, the

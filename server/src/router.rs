@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -65,6 +65,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(admin_users::list).post(admin_users::create),
         ),
         ("/api/v1/admin/users/{user}", delete(admin_users::remove)),
+        (
+            "/api/v1/admin/users/{user}/password",
+            put(admin_users::set_password),
+        ),
         (
             "/api/v1/admin/users/{user}/grants",
             get(admin_users::grants)

@@ -98,3 +98,72 @@ pub fn claims_of(jwt: &str) -> Value {
         .expect("base64url payload");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+impl TestApp {
+    /// `GET /v2/token` with an `Authorization` header (or none), the given
+    /// scopes, and `offline_token=true` when `offline`.
+    pub async fn mint(
+        &self,
+        authorization: Option<&str>,
+        scopes: &[&str],
+        offline: bool,
+    ) -> reqwest::Response {
+        let mut request = crate::http_client().get(self.url("/v2/token"));
+        for scope in scopes {
+            request = request.query(&[("scope", scope)]);
+        }
+        if offline {
+            request = request.query(&[("offline_token", "true")]);
+        }
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        request.send().await.expect("token request")
+    }
+
+    /// `POST /v2/token` with `grant_type=refresh_token` for `scopes`.
+    pub async fn refresh_with(&self, refresh_token: &str, scopes: &[&str]) -> reqwest::Response {
+        let scope = scopes.join(" ");
+        crate::http_client()
+            .post(self.url("/v2/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("scope", scope.as_str()),
+                ("service", self.authority.as_str()),
+            ])
+            .send()
+            .await
+            .expect("refresh request")
+    }
+
+    /// A `method` request to `path` with an `Authorization` header.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: &str,
+    ) -> reqwest::Response {
+        crate::http_client()
+            .request(method, self.url(path))
+            .header(AUTHORIZATION, authorization)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// `Bearer <token>`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The `field` of a successful token answer.
+pub async fn token_field(response: reqwest::Response, field: &str) -> String {
+    assert_eq!(response.status(), 200, "token request failed");
+    let body: Value = response.json().await.expect("token json");
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_string()
+}

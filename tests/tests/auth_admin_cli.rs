@@ -375,3 +375,72 @@ async fn admin_cli_reads_a_config_file() {
     );
     assert!(!run.ok && run.err.contains("missing.toml"), "{}", run.err);
 }
+
+#[tokio::test]
+async fn admin_cli_passwd_ends_earlier_logins_and_is_audited() {
+    let app = TestApp::spawn_token_mode("").await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    app.add_user("alice", Some("alice-password")).await;
+    app.grant("alice", "team/*", "pull").await;
+    let jwt = app
+        .token_for(
+            Some(("alice", "alice-password")),
+            &["repository:team/app:pull"],
+        )
+        .await;
+    let bearer = format!("Bearer {jwt}");
+    assert_eq!(
+        tag_list(&app, &bearer).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let run = admin_cli(&app, &["user", "passwd", "alice"], Some("x\n"));
+    assert!(!run.ok, "--password-stdin is required");
+    let run = admin_cli(
+        &app,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!run.ok && run.err.contains("at least 8"), "{}", run.err);
+    let run = admin_cli(
+        &app,
+        &["user", "passwd", "nobody", "--password-stdin"],
+        Some("long-enough-pw\n"),
+    );
+    assert!(!run.ok && run.err.contains("no user"), "{}", run.err);
+    let run = admin_cli(
+        &app,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("brand-new-password\n"),
+    );
+    assert!(run.ok, "{}", run.err);
+
+    assert_error(
+        tag_list(&app, &bearer).await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert_eq!(
+        tag_list(&app, &basic("alice", "alice-password"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        tag_list(&app, &basic("alice", "brand-new-password"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let entries = audit_over_http(&app).await;
+    cli_entry(
+        &entries,
+        &format!("cli:{OPERATOR}"),
+        "/api/v1/admin/users/alice/password",
+        "user passwd alice",
+    );
+    let text = Value::Array(entries).to_string();
+    assert!(!text.contains("brand-new-password"));
+}

@@ -353,6 +353,95 @@ async fn every_caller_against_every_operation() {
         )
         .await;
     }
+    // Credentials minted from others, and what ending their source does.
+    let narrowed = app.create_token("ci", None, &["acme/app=pull"]).await;
+    let wide_scopes = [
+        "repository:acme/app:pull,push,delete",
+        "repository:secret/vault:pull,push,delete",
+        "registry:catalog:*",
+    ];
+    let from_narrowed = integration_tests::auth::token_field(
+        app.mint(Some(&bearer(&narrowed)), &wide_scopes, false)
+            .await,
+        "token",
+    )
+    .await;
+    let narrowed_refresh = integration_tests::auth::token_field(
+        app.mint(Some(&basic("ci", &narrowed)), &[], true).await,
+        "refresh_token",
+    )
+    .await;
+    let refreshed_narrowed = integration_tests::auth::token_field(
+        app.refresh_with(&narrowed_refresh, &wide_scopes).await,
+        "token",
+    )
+    .await;
+    let narrowed_row = [Allowed, Denied, Denied, Allowed, Allowed, Allowed, Denied];
+    let narrowed_elsewhere = [Denied, Denied, Denied, Allowed, Denied, Denied, Denied];
+    for (who, credential) in [
+        ("token-narrowed-to-one-repository", bearer(&narrowed)),
+        ("jwt-from-narrowed-token", bearer(&from_narrowed)),
+        (
+            "jwt-refreshed-from-narrowed-token",
+            bearer(&refreshed_narrowed),
+        ),
+    ] {
+        check(&app, who, Some(&credential), "acme/app", narrowed_row).await;
+        check(
+            &app,
+            who,
+            Some(&credential),
+            "secret/vault",
+            narrowed_elsewhere,
+        )
+        .await;
+    }
+    let user_jwt = |user: &'static str| {
+        let app = &app;
+        async move {
+            app.token_for(
+                Some((user, "long-password")),
+                &["repository:acme/app:pull,push", "registry:catalog:*"],
+            )
+            .await
+        }
+    };
+    let root = basic("root", "root-password");
+    app.add_user("gone", Some("long-password")).await;
+    app.grant("gone", "acme/*", "pull,push").await;
+    let removed_jwt = user_jwt("gone").await;
+    app.add_user("again", Some("long-password")).await;
+    app.grant("again", "acme/*", "pull,push").await;
+    let recreated_jwt = user_jwt("again").await;
+    for user in ["gone", "again"] {
+        let removed = app
+            .send_as(
+                Method::DELETE,
+                &format!("/api/v1/admin/users/{user}"),
+                &root,
+            )
+            .await;
+        assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    }
+    app.add_user("again", Some("long-password")).await;
+    app.grant("again", "acme/*", "pull,push").await;
+    let (token_id, token) = app.create_token_with_id("ci", None, &[]).await;
+    let revoked_tokens_jwt = integration_tests::auth::token_field(
+        app.mint(Some(&bearer(&token)), &wide_scopes, false).await,
+        "token",
+    )
+    .await;
+    wkg_gateway::auth::admin::revoke_token(&app.app.db, &token_id)
+        .await
+        .unwrap();
+    for (who, jwt) in [
+        ("jwt-of-removed-user", &removed_jwt),
+        ("jwt-of-re-created-user", &recreated_jwt),
+        ("jwt-of-revoked-token", &revoked_tokens_jwt),
+    ] {
+        check(&app, who, Some(&bearer(jwt)), "acme/app", [Unauthorized; 7]).await;
+    }
+
     let unknown = "wkg_".to_string() + &"A".repeat(43);
     check(
         &app,

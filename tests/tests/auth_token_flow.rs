@@ -1,12 +1,13 @@
 //! The Docker token flow over real HTTP: challenges, `/v2/token` (GET and
 //! the OAuth2 POST form), refresh tokens, insufficient scopes, the JWKS,
-//! key rotation, and the token endpoint with auth off.
+//! key rotation, the token endpoint with auth off, and chains of minted
+//! credentials: none widens its source, and ending a source ends them all.
 
-use integration_tests::TestApp;
-use integration_tests::auth::{basic, claims_of};
+use integration_tests::auth::{basic, bearer, claims_of, token_field};
+use integration_tests::{TestApp, assert_error, fixtures};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn seeded() -> TestApp {
@@ -228,15 +229,13 @@ async fn jwks_verifies_tokens_and_rotation_keeps_old_tokens_valid() {
     let new_key = data.path().join("new.pem");
     let shared = "public_url = \"http://registry.test\"";
     let first = TestApp::spawn_with(&format!(
-        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\n",
+        "{shared}\n[auth]\nmode = \"token\"\nanonymous_pull = [\"acme/*\"]\nsigning_key_file = {:?}\n",
         old_key.display().to_string()
     ))
     .await;
-    first.add_user("dev", Some("dev-password")).await;
-    first.grant("dev", "acme/*", "pull").await;
-    let token = first
-        .token_for(Some(("dev", "dev-password")), &["repository:acme/app:pull"])
-        .await;
+    // Anonymous pull tokens: each gateway here has a database of its own,
+    // and a user's token is valid only where that user exists.
+    let token = first.token_for(None, &["repository:acme/app:pull"]).await;
     let jwks: JwkSet = integration_tests::http_client()
         .get(first.url("/.well-known/jwks.json"))
         .send()
@@ -255,7 +254,7 @@ async fn jwks_verifies_tokens_and_rotation_keeps_old_tokens_valid() {
 
     // Rotate: a new signing key, the old one kept for verification.
     let second = TestApp::spawn_with(&format!(
-        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\nprevious_signing_key_files = [{:?}]\n",
+        "{shared}\n[auth]\nmode = \"token\"\nanonymous_pull = [\"acme/*\"]\nsigning_key_file = {:?}\nprevious_signing_key_files = [{:?}]\n",
         new_key.display().to_string(),
         old_key.display().to_string()
     ))
@@ -288,7 +287,7 @@ async fn jwks_verifies_tokens_and_rotation_keeps_old_tokens_valid() {
     assert_eq!(pulled.status(), StatusCode::NOT_FOUND);
     // A gateway that dropped the old key refuses it.
     let third = TestApp::spawn_with(&format!(
-        "{shared}\n[auth]\nmode = \"token\"\nsigning_key_file = {:?}\n",
+        "{shared}\n[auth]\nmode = \"token\"\nanonymous_pull = [\"acme/*\"]\nsigning_key_file = {:?}\n",
         new_key.display().to_string()
     ))
     .await;
@@ -463,4 +462,316 @@ async fn an_es256_signing_key_works_end_to_end() {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// alice (`acme/*` pull,push; `secret/*` pull,push,delete) and root (admin),
+/// with a component in `acme/app` and in `secret/app`.
+async fn two_namespaces() -> TestApp {
+    let mut app = TestApp::spawn_token_mode("").await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    app.add_user("alice", Some("alice-password")).await;
+    app.grant("alice", "acme/*", "pull,push").await;
+    app.grant("alice", "secret/*", "pull,push,delete").await;
+    app.authenticate_client_as("root", "root-password");
+    for repo in ["acme/app", "secret/app"] {
+        let (response, _) = app
+            .publish_wasm(
+                repo,
+                "1.0.0",
+                &fixtures::component(),
+                "2024-01-01T00:00:00Z",
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    app
+}
+
+async fn status_of(app: &TestApp, method: Method, path: &str, authorization: &str) -> StatusCode {
+    app.send_as(method, path, authorization).await.status()
+}
+
+#[tokio::test]
+async fn a_narrowed_token_never_widens_through_what_it_mints() {
+    let app = two_namespaces().await;
+    let narrowed = app.create_token("alice", None, &["acme/app=pull"]).await;
+    let pull_secret = "/v2/secret/app/manifests/1.0.0";
+
+    // (a) The catalog scope does not bring the owner's other pull grants.
+    let jwt = token_field(
+        app.mint(
+            Some(&basic("alice", &narrowed)),
+            &["registry:catalog:*", "repository:secret/app:pull"],
+            false,
+        )
+        .await,
+        "token",
+    )
+    .await;
+    assert_eq!(
+        claims_of(&jwt)["access"],
+        json!([{"type": "registry", "name": "catalog", "actions": ["*"]}]),
+        "nothing on secret/app was granted"
+    );
+    let pulled = app.send_as(Method::GET, pull_secret, &bearer(&jwt)).await;
+    assert_error(pulled, StatusCode::FORBIDDEN, "DENIED").await;
+    let catalog: Value = app
+        .send_as(Method::GET, "/v2/_catalog", &bearer(&jwt))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["repositories"], json!(["acme/app"]));
+    assert_eq!(
+        status_of(
+            &app,
+            Method::GET,
+            "/v2/acme/app/manifests/1.0.0",
+            &bearer(&jwt)
+        )
+        .await,
+        StatusCode::OK
+    );
+
+    // (b) A JWT is no credential at the token endpoint, offline or not.
+    for offline in [false, true] {
+        let traded = app
+            .mint(
+                Some(&bearer(&jwt)),
+                &["repository:secret/app:pull"],
+                offline,
+            )
+            .await;
+        assert_error(traded, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
+
+    // A refresh token from the narrowed token keeps its restriction.
+    let refresh = token_field(
+        app.mint(Some(&basic("alice", &narrowed)), &[], true).await,
+        "refresh_token",
+    )
+    .await;
+    let wide = token_field(
+        app.refresh_with(&refresh, &["repository:secret/app:pull,push,delete"])
+            .await,
+        "token",
+    )
+    .await;
+    assert_eq!(claims_of(&wide)["access"], json!([]));
+    for (method, path) in [
+        (Method::GET, pull_secret.to_string()),
+        (Method::POST, "/v2/secret/app/blobs/uploads/".to_string()),
+        (
+            Method::DELETE,
+            format!("/v2/secret/app/manifests/sha256:{}", "0".repeat(64)),
+        ),
+    ] {
+        assert_eq!(
+            status_of(&app, method, &path, &bearer(&wide)).await,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+
+    // An admin's narrowed token does not reach the admin API either way.
+    let admin_narrowed = app.create_token("root", None, &["acme/app=pull"]).await;
+    let refresh = token_field(
+        app.mint(Some(&basic("root", &admin_narrowed)), &[], true)
+            .await,
+        "refresh_token",
+    )
+    .await;
+    let admin_jwt = token_field(
+        app.refresh_with(&refresh, &["repository:*:admin"]).await,
+        "token",
+    )
+    .await;
+    for authorization in [bearer(&admin_jwt), bearer(&admin_narrowed)] {
+        let listed = app
+            .send_as(Method::GET, "/api/v1/admin/users", &authorization)
+            .await;
+        assert_error(listed, StatusCode::FORBIDDEN, "DENIED").await;
+    }
+}
+
+#[tokio::test]
+async fn revocation_reaches_every_token_minted_from_a_credential() {
+    let app = two_namespaces().await;
+    let root = basic("root", "root-password");
+    let pull = "/v2/acme/app/manifests/1.0.0";
+    let mint_jwt_and_refresh = |password: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .mint(
+                    Some(&basic("alice", password)),
+                    &["repository:acme/app:pull,push"],
+                    true,
+                )
+                .await;
+            let body: Value = response.json().await.unwrap();
+            (
+                body["token"].as_str().unwrap().to_string(),
+                body["refresh_token"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+
+    // A revoked access token ends its JWTs and refresh tokens.
+    let (token_id, token) = app.create_token_with_id("alice", None, &[]).await;
+    let from_token = token_field(
+        app.mint(Some(&bearer(&token)), &["repository:acme/app:pull"], true)
+            .await,
+        "token",
+    )
+    .await;
+    let refresh_from_token = token_field(
+        app.mint(Some(&bearer(&token)), &[], true).await,
+        "refresh_token",
+    )
+    .await;
+    assert_eq!(
+        status_of(&app, Method::GET, pull, &bearer(&from_token)).await,
+        200
+    );
+    let revoked = app
+        .send_as(
+            Method::DELETE,
+            &format!("/api/v1/admin/tokens/{token_id}"),
+            &root,
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_of(&app, Method::GET, pull, &bearer(&from_token)).await,
+        401
+    );
+    let refreshed = app.refresh_with(&refresh_from_token, &[]).await;
+    assert_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+
+    // A removed grant ends at once, in a JWT that names it too.
+    let (jwt, _) = mint_jwt_and_refresh("alice-password").await;
+    let dropped = app
+        .send_as(
+            Method::DELETE,
+            "/api/v1/admin/users/alice/grants?pattern=acme/*",
+            &root,
+        )
+        .await;
+    assert_eq!(dropped.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 403);
+    app.grant("alice", "acme/*", "pull,push").await;
+    assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 200);
+
+    // A password change ends the JWTs and refresh tokens of earlier logins.
+    let (jwt, refresh) = mint_jwt_and_refresh("alice-password").await;
+    let changed = put_password(&app, &root, "alice", "new-alice-password").await;
+    assert_eq!(changed, StatusCode::NO_CONTENT);
+    assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 401);
+    let refreshed = app
+        .refresh_with(&refresh, &["repository:acme/app:pull"])
+        .await;
+    assert_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_eq!(
+        status_of(&app, Method::GET, pull, &basic("alice", "alice-password")).await,
+        401
+    );
+    assert_eq!(
+        status_of(
+            &app,
+            Method::GET,
+            pull,
+            &basic("alice", "new-alice-password")
+        )
+        .await,
+        200
+    );
+
+    // Removal ends everything, and re-creating the name brings none back.
+    let (jwt, refresh) = mint_jwt_and_refresh("new-alice-password").await;
+    let removed = app
+        .send_as(Method::DELETE, "/api/v1/admin/users/alice", &root)
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 401);
+    assert_error(
+        app.refresh_with(&refresh, &[]).await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    app.add_user("alice", Some("new-alice-password")).await;
+    app.grant("alice", "acme/*", "pull,push").await;
+    assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 401);
+    assert_error(
+        app.refresh_with(&refresh, &["repository:acme/app:pull"])
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+    // The JWT could not have renewed itself meanwhile either.
+    assert_error(
+        app.mint(Some(&bearer(&jwt)), &["repository:acme/app:pull"], false)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
+
+async fn put_password(app: &TestApp, admin: &str, user: &str, password: &str) -> StatusCode {
+    integration_tests::http_client()
+        .put(app.url(&format!("/api/v1/admin/users/{user}/password")))
+        .header("authorization", admin)
+        .json(&json!({ "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn password_changes_are_checked_and_audited() {
+    let app = two_namespaces().await;
+    let root = basic("root", "root-password");
+    assert_eq!(
+        put_password(&app, &root, "nobody", "long-enough-password").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        put_password(&app, &root, "alice", "short").await,
+        StatusCode::BAD_REQUEST
+    );
+    // Only admins change others' passwords.
+    assert_eq!(
+        put_password(
+            &app,
+            &basic("alice", "alice-password"),
+            "root",
+            "taken-over!"
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put_password(&app, &root, "alice", "another-password").await,
+        StatusCode::NO_CONTENT
+    );
+    let audit: Value = app
+        .send_as(Method::GET, "/api/v1/admin/audit", &root)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = audit.to_string();
+    assert!(
+        text.contains("/api/v1/admin/users/alice/password"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("another-password"),
+        "the password is not logged"
+    );
 }

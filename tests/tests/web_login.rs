@@ -193,6 +193,23 @@ async fn private_packages_appear_only_after_sign_in() {
     );
     let (status, _) = browser.get(&app.url("/packages/secret/vault")).await;
     assert_eq!(status, 404);
+
+    // The signed-out session's token is dead, not only forgotten: a copy
+    // of the cookie taken before opens neither the page nor the API.
+    let mut thief = Browser::new();
+    thief
+        .cookies
+        .push(("wkg-session".to_string(), jwt.to_string()));
+    let (status, _) = thief.get(&app.url("/packages/secret/vault")).await;
+    assert_eq!(status, 404);
+    let pulled = integration_tests::http_client()
+        .get(app.url("/v2/secret/vault/tags/list"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap();
+    integration_tests::assert_error(pulled, reqwest::StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+        .await;
 }
 
 #[tokio::test]

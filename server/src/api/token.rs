@@ -1,7 +1,8 @@
 //! `/v2/token`: the Docker token endpoint.
 //!
 //! `GET ?service=..&scope=..` (any number of `scope`s) with HTTP Basic
-//! credentials, a Bearer access token, or nothing (anonymous), and the
+//! credentials, a Bearer access token, or nothing (anonymous; never a JWT,
+//! which would renew itself forever), and the
 //! OAuth2 `POST` form (`grant_type=password` or `refresh_token`) that
 //! docker-style clients use. The token grants what was asked, intersected
 //! with what the caller holds; wrong credentials are a 401, never a quiet
@@ -32,7 +33,7 @@ pub async fn get(State(app): State<AppState>, request: Request) -> ApiResult<Res
     let client = crate::client_addr::client_of(&request, &app.config.server.trusted_proxies);
     let caller = app
         .auth
-        .authenticate(&app.db, request.headers(), client)
+        .authenticate_to_mint(&app.db, request.headers(), client)
         .await
         .map_err(credentials_error)?;
     let offline = field(&fields, "offline_token").is_some_and(|v| v == "true");

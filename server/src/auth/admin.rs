@@ -81,22 +81,45 @@ pub fn validate_user_name(name: &str) -> Result<()> {
     }
 }
 
+/// Passwords: at least 8 characters; at most 1024 bytes, which bounds the
+/// hashing work one request can ask for.
+async fn hash_password(password: String) -> Result<String> {
+    if password.chars().count() < 8 {
+        return Err(AdminError::Invalid(
+            "the password must have at least 8 characters".into(),
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(AdminError::Invalid(
+            "the password must have at most 1024 bytes".into(),
+        ));
+    }
+    password::hash(password).await.map_err(AdminError::Internal)
+}
+
 /// Adds a user; without a password, a robot that only uses tokens.
 pub async fn add_user(db: &Db, name: &str, password: Option<String>) -> Result<()> {
     validate_user_name(name)?;
     let hash = match password {
-        Some(p) if p.chars().count() < 8 => {
-            return Err(AdminError::Invalid(
-                "the password must have at least 8 characters".into(),
-            ));
-        }
-        Some(p) => Some(password::hash(p).await.map_err(AdminError::Internal)?),
+        Some(p) => Some(hash_password(p).await?),
         None => None,
     };
     if db.insert_user(name, hash.as_deref()).await? {
         Ok(())
     } else {
         Err(AdminError::Exists(format!("user {name:?} already exists")))
+    }
+}
+
+/// Sets a user's password (a robot's too, which makes it a person). Every
+/// JWT and refresh token minted from a password login of theirs ends at
+/// once; their access tokens stay (revoke those with `admin token revoke`).
+pub async fn set_password(db: &Db, name: &str, password: String) -> Result<()> {
+    let hash = hash_password(password).await?;
+    if db.set_password(name, &hash).await? {
+        Ok(())
+    } else {
+        Err(unknown_user(name))
     }
 }
 

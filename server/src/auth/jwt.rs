@@ -34,10 +34,14 @@ pub struct Claims {
     pub access: Vec<AccessEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// The access token (by id) the caller logged in with, if any: refresh
-    /// checks that it is still valid.
+    /// The access token (by id) the caller logged in with, if any: every
+    /// use and refresh checks that it is still valid and applies its scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+    /// The user's credential epoch at the password login this token comes
+    /// from (absent when it comes from an access token, or for anonymous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 pub const REFRESH_KIND: &str = "refresh";
@@ -75,6 +79,7 @@ pub struct TokenRequest<'a> {
     pub access: Vec<AccessEntry>,
     pub kind: Option<&'a str>,
     pub token_id: Option<String>,
+    pub epoch: Option<String>,
 }
 
 pub fn issue(keys: &KeyRing, request: TokenRequest<'_>) -> Result<(String, Claims), TokenError> {
@@ -90,6 +95,7 @@ pub fn issue(keys: &KeyRing, request: TokenRequest<'_>) -> Result<(String, Claim
         access: request.access,
         kind: request.kind.map(str::to_string),
         tid: request.token_id,
+        epoch: request.epoch,
     };
     let (kid, algorithm, key) = keys.signing();
     let mut header = Header::new(algorithm);
@@ -155,6 +161,7 @@ mod tests {
             }],
             kind: None,
             token_id: None,
+            epoch: None,
         }
     }
 

@@ -286,6 +286,7 @@ mod tests {
                 access: Vec::new(),
                 kind: None,
                 token_id: None,
+                epoch: None,
             },
         )
         .unwrap();

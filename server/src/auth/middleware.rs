@@ -11,7 +11,13 @@
 //!
 //! Audited: every refused push, delete or admin request, and every
 //! successful one except the steps of a blob upload (the manifest `PUT`
-//! that completes a push is the record of it).
+//! that completes a push is the record of it). Refusals from one source
+//! are recorded one by one only up to `[audit] refusals_per_source` per
+//! window, then counted (see `crate::audit_limit`), and every row keeps at
+//! most 1 KiB of client-supplied text (`db::audit::MAX_CLIENT_TEXT`). A push
+//! or delete naming a repository that cannot exist is answered 400
+//! `NAME_INVALID` before authentication and not audited: it can change
+//! nothing, and its name is whatever the client chose to send.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,6 +31,7 @@ use super::pattern::Action;
 use super::policy::{Requirement, requirement};
 use super::{AuthError, Caller, Via};
 use crate::app::AppState;
+use crate::audit_limit::Summary;
 use crate::config::AuthMode;
 use crate::db::NewAuditEntry;
 use crate::error::{ApiError, ErrorCode};
@@ -58,6 +65,9 @@ pub async fn enforce(
     );
     if required == Requirement::Public {
         return next.run(request).await;
+    }
+    if let Some(refusal) = invalid_name(&required) {
+        return drain_then(request, refusal).await;
     }
     let client = crate::client_addr::client_of(&request, &app.config.server.trusted_proxies);
     let caller = match app
@@ -148,6 +158,17 @@ fn client_path(path: &str) -> String {
     format!("/v2/{unfolded}/{endpoint}")
 }
 
+/// The answer to an audited request whose repository name is invalid (the
+/// handler would refuse it the same way, after authentication).
+fn invalid_name(required: &Requirement) -> Option<Response> {
+    let Requirement::Repository { repository, .. } = required else {
+        return None;
+    };
+    required.audited_action()?;
+    let error = crate::names::RepoName::parse(repository).err()?;
+    Some(ApiError::bad_request(ErrorCode::NameInvalid, error.to_string()).into_response())
+}
+
 /// Reads a small unread request body before answering a refusal, so the
 /// client's keep-alive connection stays usable (a connection left with an
 /// unread body is closed, which clients may only notice on their next
@@ -204,24 +225,15 @@ async fn authorize(
             // A JWT lacking a scope its holder could get: 403 with a
             // challenge naming the scope (RFC 6750 `insufficient_scope`),
             // which clients answer by fetching a wider token.
-            if caller.via == Via::Jwt
-                && let Some(user) = &caller.user
-            {
-                let rules = app
-                    .auth
-                    .user_rules(&app.db, user)
-                    .await
-                    .map_err(|e| ApiError::from(e).into_response())?;
-                if super::pattern::allowed(&rules, path).allows(*action) {
-                    return Err(insufficient_scope(
-                        app,
-                        required,
-                        format!(
-                            "the token does not include {verb} access to {repository}; \
-                             get a token for the scope in WWW-Authenticate"
-                        ),
-                    ));
-                }
+            if caller.via == Via::Jwt && caller.user.is_some() && caller.could_get(*action, path) {
+                return Err(insufficient_scope(
+                    app,
+                    required,
+                    format!(
+                        "the token does not include {verb} access to {repository}; \
+                         get a token for the scope in WWW-Authenticate"
+                    ),
+                ));
             }
             Err(denied(format!(
                 "{} may not {verb} {repository}; an admin can grant it with \
@@ -274,7 +286,8 @@ fn denied(message: String) -> Response {
     ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, message).into_response()
 }
 
-/// Audits a refused request, when its requirement is audited.
+/// Audits a refused request, when its requirement is audited and its
+/// source is within `[audit] refusals_per_source` (see `audit_limit`).
 async fn audit(
     app: &AppState,
     required: &Requirement,
@@ -283,8 +296,48 @@ async fn audit(
     detail: String,
     status: StatusCode,
 ) {
-    let actor = caller.map(Caller::name).unwrap_or("unauthenticated");
-    record(app, required, actor, client, status, detail).await;
+    if required.audited_action().is_none() {
+        return;
+    }
+    let admission = app.audit_refusals.admit(client);
+    for summary in admission.summaries {
+        record_summary(app, client, summary).await;
+    }
+    if admission.record {
+        let actor = caller.map(Caller::name).unwrap_or("unauthenticated");
+        record(app, required, actor, client, status, detail).await;
+    }
+}
+
+/// A `system:audit` row about refusals from `client` not recorded one by
+/// one.
+async fn record_summary(app: &AppState, client: Option<IpAddr>, summary: Summary) {
+    let client = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let detail = match summary {
+        Summary::Suppressing { limit, window } => format!(
+            "more than {limit} refused requests from {client} within {}: further ones in \
+             this window are counted (wkg_gateway_audit_refusals_unrecorded_total), \
+             not recorded one by one",
+            humantime::format_duration(window)
+        ),
+        Summary::Unrecorded { count, since } => format!(
+            "{count} refused requests from {client} were not recorded one by one in the \
+             window that began at {}",
+            humantime::format_rfc3339_seconds(since)
+        ),
+    };
+    let entry = NewAuditEntry {
+        actor: "system:audit",
+        client: &client,
+        action: "refusals",
+        target: &client,
+        outcome: "denied",
+        status: 0,
+        detail: &detail,
+    };
+    if let Err(error) = app.db.append_audit(entry).await {
+        tracing::error!(%error, "cannot write the audit log");
+    }
 }
 
 async fn record(

@@ -15,6 +15,7 @@ mod package_index;
 mod packages;
 mod read_cache;
 mod repositories;
+mod revoked_jwts;
 mod tags;
 mod uploads;
 mod upstream_tags;

@@ -11,6 +11,34 @@ pub struct UserRow {
     /// Argon2 PHC string; `None` for robots (token-only accounts).
     pub password_hash: Option<String>,
     pub created_at: i64,
+    /// Carried by every token minted for the user; a new one ends them all
+    /// (migration `0008_credentials.sql`).
+    pub credential_epoch: String,
+}
+
+/// A fresh, unguessable credential epoch.
+pub fn new_credential_epoch() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The selected columns, in [`user_from_row`]'s order (a macro, since
+/// sqlx wants static query text).
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT name, password_hash, created_at, credential_epoch FROM users ",
+            $rest
+        )
+    };
+}
+
+fn user_from_row(r: sqlx::any::AnyRow) -> UserRow {
+    UserRow {
+        name: r.get(0),
+        password_hash: r.get(1),
+        created_at: r.get(2),
+        credential_epoch: r.get(3),
+    }
 }
 
 /// A grant row: `actions` on repositories matching `pattern`.
@@ -22,44 +50,49 @@ pub struct GrantRow {
 }
 
 impl Db {
-    /// Adds a user; false if the name is taken.
+    /// Adds a user (with a fresh credential epoch); false if the name is
+    /// taken.
     pub async fn insert_user(&self, name: &str, password_hash: Option<&str>) -> Result<bool> {
         let inserted = sqlx::query(
-            "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO users (name, password_hash, created_at, credential_epoch) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(password_hash)
         .bind(now_millis())
+        .bind(new_credential_epoch())
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() > 0)
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query("SELECT name, password_hash, created_at FROM users WHERE name = $1")
+        let row = sqlx::query(select_users!("WHERE name = $1"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| UserRow {
-            name: r.get(0),
-            password_hash: r.get(1),
-            created_at: r.get(2),
-        }))
+        Ok(row.map(user_from_row))
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query("SELECT name, password_hash, created_at FROM users ORDER BY name")
+        let rows = sqlx::query(select_users!("ORDER BY name"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| UserRow {
-                name: r.get(0),
-                password_hash: r.get(1),
-                created_at: r.get(2),
-            })
-            .collect())
+        Ok(rows.into_iter().map(user_from_row).collect())
+    }
+
+    /// Sets a user's password hash and a new credential epoch, which ends
+    /// every JWT and refresh token minted before; false if unknown.
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = $1, credential_epoch = $2 WHERE name = $3",
+        )
+        .bind(password_hash)
+        .bind(new_credential_epoch())
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() > 0)
     }
 
     pub async fn count_users(&self) -> Result<i64> {

@@ -150,6 +150,13 @@ pub async fn logout(State(app): State<AppState>, mut session: Session, body: Bod
         };
         return html_response(&app, &session, page);
     }
+    // Signing out ends the session's token itself, not only the cookie: a
+    // copy of the cookie taken earlier stops working too.
+    if let Some(token) = session.token()
+        && let Err(error) = app.auth.end_session(&app.db, &token).await
+    {
+        return respond(&app, &session, Err(error.into()));
+    }
     session.end();
     see_other(&session, "/")
 }

@@ -4,7 +4,8 @@
 //! The session cookie holds a short-lived JWT from [`Auth`] with the
 //! `registry:catalog:*` scope, which makes its holder's current pull
 //! grants apply to listings: so a page shows what the reader may pull now,
-//! and a revoked grant disappears at once. The cookie is `HttpOnly` and
+//! and a revoked grant disappears at once. Signing out ends the token
+//! itself (its `jti` is recorded as revoked), so a copied cookie dies too. The cookie is `HttpOnly` and
 //! `SameSite=Strict` (and `Secure`, with the `__Host-` prefix, when the
 //! registry is served over https), and lives as long as the token.
 //!
@@ -49,6 +50,8 @@ pub struct Session {
     secure: bool,
     /// Cookies to send with the answer.
     outgoing: Vec<String>,
+    /// The session cookie's token, as sent (sign-out ends it).
+    token: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -83,6 +86,7 @@ impl Session {
             client,
             secure,
             outgoing: Vec::new(),
+            token: None,
         };
         // Only sign-in and sign-out post forms: with auth off there is no
         // form to protect and no cookie to set.
@@ -96,6 +100,7 @@ impl Session {
             }
         }
         let jwt = cookie(headers, &session.name(SESSION)).map(str::to_string);
+        session.token.clone_from(&jwt);
         let mut auth_headers = HeaderMap::new();
         if let Some(jwt) = &jwt {
             // Anything that is not a header value cannot verify either.
@@ -127,6 +132,11 @@ impl Session {
         } else {
             None
         }
+    }
+
+    /// The session cookie's token, if one was sent.
+    pub fn token(&self) -> Option<String> {
+        self.token.clone()
     }
 
     /// Whether the reader may see package `ns:name`: whether they may pull it.

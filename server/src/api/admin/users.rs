@@ -40,6 +40,23 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    password: String,
+}
+
+/// `PUT /api/v1/admin/users/{user}/password`: ends the user's earlier
+/// password sessions (see [`admin::set_password`]).
+pub async fn set_password(
+    State(app): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(body): ApiJson<NewPassword>,
+) -> ApiResult<StatusCode> {
+    admin::set_password(&app.db, &user, body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn grants(
     State(app): State<AppState>,
     ApiPath(user): ApiPath<String>,
