@@ -28,6 +28,8 @@ pub struct App {
     pub auth: crate::auth::Auth,
     /// The pull-through cache of `[[upstream]]` registries.
     pub proxy: crate::proxy::Proxy,
+    /// How many refusals per source the audit log records.
+    pub audit_refusals: crate::audit_limit::RefusalLimiter,
 }
 
 pub type AppState = Arc<App>;
@@ -85,7 +87,9 @@ impl App {
             .rate_limit
             .map(crate::rate_limit::RateLimiter::new);
         let proxy = crate::proxy::Proxy::new(&config);
+        let audit_refusals = crate::audit_limit::RefusalLimiter::new(&config.audit);
         Ok(Arc::new(App {
+            audit_refusals,
             proxy,
             config,
             public_url,

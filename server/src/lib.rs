@@ -7,6 +7,7 @@ pub mod access;
 pub mod admin_cli;
 pub mod api;
 pub mod app;
+pub mod audit_limit;
 pub mod auth;
 pub mod cli;
 pub mod client_addr;

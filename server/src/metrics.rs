@@ -85,6 +85,9 @@ pub struct Metrics {
     pub upstream_version_conflicts: Family<UpstreamLabels, Counter>,
     pub lookup_cache: Family<LookupCacheLabels, Counter>,
     pub blob_cache: Family<CacheLabels, Counter>,
+    /// Refused requests not written to the audit log one by one, because
+    /// their source went over `[audit] refusals_per_source`.
+    pub audit_refusals_unrecorded: Counter,
 }
 
 impl Default for Metrics {
@@ -103,7 +106,13 @@ impl Default for Metrics {
         let upstream_version_conflicts = Family::<UpstreamLabels, Counter>::default();
         let lookup_cache = Family::<LookupCacheLabels, Counter>::default();
         let blob_cache = Family::<CacheLabels, Counter>::default();
+        let audit_refusals_unrecorded = Counter::default();
         let mut registry = Registry::with_prefix("wkg_gateway");
+        registry.register(
+            "audit_refusals_unrecorded",
+            "Refused requests counted instead of audited: their source exceeded [audit] refusals_per_source",
+            audit_refusals_unrecorded.clone(),
+        );
         registry.register(
             "blob_cache",
             "Reads of small blobs by whether the in-memory blob cache answered",
@@ -178,6 +187,7 @@ impl Default for Metrics {
             upstream_version_conflicts,
             lookup_cache,
             blob_cache,
+            audit_refusals_unrecorded,
         }
     }
 }

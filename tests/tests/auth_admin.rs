@@ -404,3 +404,110 @@ async fn users_create_list_and_revoke_their_own_tokens() {
         .unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Every audit row, newest first, read from the gateway's database.
+async fn audit_rows(app: &TestApp) -> Vec<wkg_gateway::db::AuditEntry> {
+    app.app.db.audit_entries(None, 1000).await.unwrap()
+}
+
+#[tokio::test]
+async fn refusals_store_at_most_a_kibibyte_of_client_text() {
+    let app = TestApp::spawn_token_mode("").await;
+    let client = integration_tests::http_client();
+    // A repository name no repository can have: refused before anything
+    // is authenticated or audited.
+    for name in ["a".repeat(30_000), "a/".repeat(15_000) + "a"] {
+        let response = client
+            .delete(app.url(&format!("/v2/{name}/manifests/x")))
+            .send()
+            .await
+            .unwrap();
+        integration_tests::assert_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
+    }
+    // Long text in a path that is audited is cut.
+    let user = "u".repeat(30_000);
+    let response = client
+        .delete(app.url(&format!("/api/v1/admin/users/{user}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let long_repo = format!("{}/{}", "b".repeat(120), "c".repeat(120));
+    let response = client
+        .post(app.url(&format!("/v2/{long_repo}/blobs/uploads/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let rows = audit_rows(&app).await;
+    for row in &rows {
+        let client_text = row.actor.len() + row.target.len() + row.detail.len();
+        assert!(client_text <= 1024, "{client_text} bytes: {row:?}");
+    }
+    let admin = rows
+        .iter()
+        .find(|r| r.action == "admin" && r.outcome == "denied")
+        .unwrap_or_else(|| panic!("the refused admin request is audited: {rows:?}"));
+    assert!(admin.detail.starts_with("DELETE /api/v1/admin/users/uuu"));
+    assert!(admin.detail.ends_with("bytes]"), "{}", admin.detail);
+    let push = rows
+        .iter()
+        .find(|r| r.action == "push")
+        .unwrap_or_else(|| panic!("the refused push is audited: {rows:?}"));
+    assert_eq!(push.target, long_repo, "short enough names are kept whole");
+    assert!(
+        rows.iter().all(|r| r.action != "delete"),
+        "invalid names are not audited: {rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_refusals_from_one_source_stores_a_bounded_number_of_rows() {
+    let mut app =
+        TestApp::spawn_token_mode("[audit]\nrefusals_per_source = 5\nrefusal_window = \"1h\"\n")
+            .await;
+    let client = integration_tests::http_client();
+    let before = integration_tests::counter(
+        &client,
+        &app.base,
+        "wkg_gateway_audit_refusals_unrecorded_total",
+    )
+    .await
+    .unwrap_or(0);
+    for _ in 0..40 {
+        let response = client
+            .delete(app.url("/v2/acme/app/manifests/latest"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let rows = audit_rows(&app).await;
+    let refusals = rows.iter().filter(|r| r.action == "delete").count();
+    assert_eq!(refusals, 5, "{rows:?}");
+    let notices: Vec<_> = rows.iter().filter(|r| r.actor == "system:audit").collect();
+    assert_eq!(notices.len(), 1, "{rows:?}");
+    assert_eq!(notices[0].client, "127.0.0.1");
+    assert!(notices[0].detail.contains("more than 5 refused requests"));
+    let after = integration_tests::counter(
+        &client,
+        &app.base,
+        "wkg_gateway_audit_refusals_unrecorded_total",
+    )
+    .await
+    .unwrap();
+    assert!(after >= before + 35, "{before} -> {after}");
+
+    // Allowed requests are still recorded.
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    app.authenticate_client_as("root", "root-password");
+    app.push_artifact("acme/scratch", "latest", b"kept").await;
+    let rows = audit_rows(&app).await;
+    assert!(
+        rows.iter()
+            .any(|r| r.actor == "root" && r.action == "push" && r.outcome == "allowed"),
+        "{rows:?}"
+    );
+}

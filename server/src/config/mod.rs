@@ -27,9 +27,11 @@ impl ConfigError {
     }
 }
 
+mod audit;
 mod auth;
 mod upstream;
 
+pub use audit::AuditConfig;
 pub use auth::{AuthConfig, AuthMode};
 pub use upstream::{UpstreamAuth, UpstreamConfig, UpstreamSource};
 
@@ -50,6 +52,7 @@ pub struct Config {
     pub gc: GcConfig,
     pub log_format: LogFormat,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
     /// Serve https with this certificate and key (PEM files).
     pub tls: Option<TlsConfig>,
     /// Registries proxied as a pull-through cache, in order of precedence.
@@ -194,6 +197,8 @@ struct RawConfig {
     gc: RawGc,
     #[serde(default)]
     auth: auth::RawAuth,
+    #[serde(default)]
+    audit: audit::RawAudit,
     tls: Option<RawTls>,
     #[serde(default)]
     upstream: Vec<upstream::RawUpstream>,
@@ -526,6 +531,7 @@ impl Config {
             gc,
             log_format,
             auth,
+            audit: raw.audit.validate()?,
             tls,
             upstreams: upstream::parse(raw.upstream)?,
         })
