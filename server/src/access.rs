@@ -34,11 +34,10 @@ pub async fn log_and_measure(
         &app.config.server.trusted_proxies,
         app.config.tls.is_some(),
     );
+    // The log keeps the method as sent; metrics use bounded labels.
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let method_label = crate::metrics::method_label(request.method());
+    let route = crate::metrics::route_label(request.extensions().get::<MatchedPath>());
     let request_id = request
         .headers()
         .get("x-request-id")
@@ -59,7 +58,7 @@ pub async fn log_and_measure(
     metrics
         .requests
         .get_or_create(&RequestLabels {
-            method: method.clone(),
+            method: method_label.to_string(),
             route: route.clone(),
             status,
         })
@@ -67,7 +66,7 @@ pub async fn log_and_measure(
     metrics
         .request_duration
         .get_or_create(&RouteLabels {
-            method: method.clone(),
+            method: method_label.to_string(),
             route: route.clone(),
         })
         .observe(elapsed.as_secs_f64());

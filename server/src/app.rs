@@ -30,6 +30,8 @@ pub struct App {
     pub proxy: crate::proxy::Proxy,
     /// How many refusals per source the audit log records.
     pub audit_refusals: crate::audit_limit::RefusalLimiter,
+    /// The Bearer token `/metrics` requires (`[metrics] token_file`).
+    pub metrics_token: Option<crate::api::metrics::MetricsToken>,
 }
 
 pub type AppState = Arc<App>;
@@ -53,6 +55,8 @@ pub enum StartupError {
     Tls(#[from] crate::tls::TlsError),
     #[error("{0}")]
     Keys(#[from] crate::auth::keys::KeyError),
+    #[error("{0}")]
+    MetricsToken(#[from] crate::api::metrics::TokenFileError),
     #[error("cannot create the first admin user: {0}")]
     Bootstrap(#[from] crate::auth::admin::AdminError),
     #[error("cannot listen on {addr}: {source}; is another process using the port?")]
@@ -66,6 +70,10 @@ impl App {
     /// Opens storage and the database (running migrations).
     pub async fn open(config: Config, public_url: Url) -> Result<AppState, StartupError> {
         crate::install_crypto_provider();
+        let metrics_token = match &config.metrics.token_file {
+            Some(path) => Some(crate::api::metrics::MetricsToken::load(path)?),
+            None => None,
+        };
         let storage = Storage::open(&config.storage).map_err(|source| StartupError::Storage {
             url: config.storage.url.to_string(),
             source,
@@ -90,6 +98,7 @@ impl App {
         let audit_refusals = crate::audit_limit::RefusalLimiter::new(&config.audit);
         Ok(Arc::new(App {
             audit_refusals,
+            metrics_token,
             proxy,
             config,
             public_url,

@@ -238,6 +238,9 @@ async fn serve(config_file: Option<PathBuf>) -> ExitCode {
         data_dir = %server.app().config.data_dir.display(),
         "wkg-gateway is serving"
     );
+    if let Some(metrics) = server.metrics_addr() {
+        tracing::info!(metrics_listen = %metrics, "metrics are served on their own listener");
+    }
     match server.run(signal.wait()).await {
         Ok(()) => {
             tracing::info!("wkg-gateway stopped");

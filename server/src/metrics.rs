@@ -9,8 +9,35 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// The label of a request method: the methods of RFC 9110 and `PATCH` by
+/// name, anything else `other`. Clients choose the method freely (any
+/// token), so using it as it came would let them grow `/metrics` without
+/// bound, one series per invented method.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The label of a matched route: its template, or `unmatched` for every
+/// path no route matched, so unknown paths share one series.
+pub fn route_label(matched: Option<&axum::extract::MatchedPath>) -> String {
+    matched.map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string())
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
+    /// See [`method_label`].
     pub method: String,
     /// The route template (`/v2/{name}/blobs/{digest}`), never the raw path,
     /// so label cardinality stays bounded.
@@ -20,6 +47,7 @@ pub struct RequestLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
+    /// See [`method_label`].
     pub method: String,
     pub route: String,
 }

@@ -176,6 +176,15 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
+/// The `[metrics] listen` listener's service: `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render_dedicated))
+        .method_not_allowed_fallback(base::method_not_allowed)
+        .fallback(base::not_found)
+        .with_state(state)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -18,6 +18,8 @@ pub struct Server {
     app: AppState,
     /// Present when serving https.
     tls: Option<Arc<ReloadingCert>>,
+    /// `[metrics] listen`: `/metrics` served apart (plain http).
+    metrics: Option<TcpListener>,
 }
 
 impl Server {
@@ -37,6 +39,14 @@ impl Server {
                 addr: config.listen,
                 source,
             })?;
+        let metrics = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
         let tls = match &config.tls {
             Some(tls) => Some(ReloadingCert::open(&tls.cert_file, &tls.key_file)?),
             None => None,
@@ -52,13 +62,23 @@ impl Server {
             }
         };
         let app = App::open(config, public_url).await?;
-        Ok(Self { listener, app, tls })
+        Ok(Self {
+            listener,
+            app,
+            tls,
+            metrics,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.app.config.listen)
+    }
+
+    /// The address of the separate metrics listener, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn app(&self) -> &AppState {
@@ -71,15 +91,33 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { listener, app, tls } = self;
+        let Server {
+            listener,
+            app,
+            tls,
+            metrics,
+        } = self;
         let grace = app.config.server.shutdown_grace;
         let maintenance = crate::maintenance::spawn(app.clone());
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let service = crate::router(app.clone())
             .into_make_service_with_connect_info::<crate::client_addr::Peer>();
+        // The metrics listener stops when the main one starts stopping.
+        let (stopped, mut metrics_stop) = tokio::sync::watch::channel(false);
+        let metrics = metrics.map(|listener| {
+            let service = crate::router::metrics_router(app.clone());
+            tokio::spawn(
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = metrics_stop.wait_for(|stopped| *stopped).await;
+                    })
+                    .into_future(),
+            )
+        });
         let stop = async move {
             shutdown.await;
+            let _ = stopped.send(true);
             notify.notify_one();
         };
         let mut serving = match tls {
@@ -113,6 +151,10 @@ impl Server {
         };
         for task in maintenance {
             task.abort();
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
+            let _ = metrics.await;
         }
         app.db.close().await;
         result.unwrap_or_else(|e| Err(std::io::Error::other(e)))

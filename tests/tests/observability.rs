@@ -152,3 +152,173 @@ async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
         assert_eq!(entry["scheme"], scheme, "trusted proxies {trusted}");
     }
 }
+
+/// Label values of one label across every `wkg_gateway_http_requests_total`
+/// series.
+fn label_values(text: &str, label: &str) -> std::collections::BTreeSet<String> {
+    let key = format!("{label}=\"");
+    text.lines()
+        .filter(|l| l.starts_with("wkg_gateway_http_requests_total{"))
+        .filter_map(|l| {
+            let rest = &l[l.find(&key)? + key.len()..];
+            Some(rest[..rest.find('"')?].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn invented_methods_and_paths_do_not_grow_the_metrics() {
+    let app = TestApp::spawn().await;
+    // A fixed pseudo-random sequence (no clock): 300 requests, each with a
+    // method and a path nobody else uses.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut invented = Vec::new();
+    for i in 0..300 {
+        let method = format!("M{:X}", next());
+        let path = match i % 3 {
+            0 => format!("/nowhere-{:x}", next()),
+            1 => format!("/v2/repo/manifests/{:x}", next()),
+            _ => format!("/api/v1/x{:x}/y", next()),
+        };
+        let response = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(&path),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{method} {path}");
+        invented.push(method);
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let methods = label_values(&text, "method");
+    let standard = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "other",
+    ];
+    assert!(
+        methods.iter().all(|m| standard.contains(&m.as_str())),
+        "method labels: {methods:?}"
+    );
+    assert!(methods.contains("other"), "{methods:?}");
+    let mut known: std::collections::BTreeSet<String> = wkg_gateway::router::routes()
+        .into_iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    known.insert("unmatched".to_string());
+    let routes = label_values(&text, "route");
+    assert!(routes.is_subset(&known), "route labels: {routes:?}");
+    assert!(
+        invented.iter().all(|m| !text.contains(m.as_str())),
+        "no invented method is a label"
+    );
+}
+
+/// A gateway of its own, for settings TestApp does not expose.
+async fn serve(toml: &str) -> (wkg_gateway::Server, TempDir) {
+    let data = TempDir::new().unwrap();
+    let config = wkg_gateway::Config::from_toml_str(&format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{toml}",
+        data.path().display().to_string()
+    ))
+    .unwrap();
+    (wkg_gateway::Server::bind(config).await.unwrap(), data)
+}
+
+#[tokio::test]
+async fn metrics_on_their_own_listener_need_the_token() {
+    let secrets = TempDir::new().unwrap();
+    let token_file = secrets.path().join("metrics-token");
+    std::fs::write(&token_file, "scrape-me-7f3a\n").unwrap();
+    let (server, _data) = serve(&format!(
+        "[metrics]\nlisten = \"127.0.0.1:0\"\ntoken_file = {:?}\n",
+        token_file.display().to_string()
+    ))
+    .await;
+    let main = format!("http://{}", server.local_addr());
+    let metrics_addr = server.metrics_addr().expect("a metrics listener");
+    let metrics = format!("http://{metrics_addr}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = http_client();
+
+    // Not on the main listener any more.
+    let moved = client.get(format!("{main}/metrics")).send().await.unwrap();
+    integration_tests::assert_error(moved, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    for authorization in [None, Some("Bearer wrong"), Some("Bearer scrape-me-7f3")] {
+        let mut request = client.get(format!("{metrics}/metrics"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let refused = request.send().await.unwrap();
+        assert!(refused.headers().contains_key("www-authenticate"));
+        let body =
+            integration_tests::assert_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+                .await;
+        assert!(!body.to_string().contains("wkg_gateway_http"), "{body}");
+    }
+    let served = client
+        .get(format!("{metrics}/metrics"))
+        .bearer_auth("scrape-me-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert!(
+        served
+            .text()
+            .await
+            .unwrap()
+            .contains("wkg_gateway_http_requests_total")
+    );
+    // Only /metrics is served there.
+    let other = client.get(format!("{metrics}/v2/")).send().await.unwrap();
+    integration_tests::assert_error(other, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+
+    // It stops with the server.
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(metrics_addr).await.is_err(),
+        "the metrics listener is closed"
+    );
+}
+
+#[tokio::test]
+async fn a_metrics_token_guards_the_main_listener_too() {
+    let secrets = TempDir::new().unwrap();
+    let token_file = secrets.path().join("metrics-token");
+    std::fs::write(&token_file, "main-token").unwrap();
+    let app = TestApp::spawn_with(&format!(
+        "[metrics]\ntoken_file = {:?}\n",
+        token_file.display().to_string()
+    ))
+    .await;
+    let refused = app.client.get(app.url("/metrics")).send().await.unwrap();
+    integration_tests::assert_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    let served = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("main-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+}

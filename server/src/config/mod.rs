@@ -29,10 +29,12 @@ impl ConfigError {
 
 mod audit;
 mod auth;
+mod metrics;
 mod upstream;
 
 pub use audit::AuditConfig;
 pub use auth::{AuthConfig, AuthMode};
+pub use metrics::MetricsConfig;
 pub use upstream::{UpstreamAuth, UpstreamConfig, UpstreamSource};
 
 /// The validated configuration the gateway runs with.
@@ -53,6 +55,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub auth: AuthConfig,
     pub audit: AuditConfig,
+    pub metrics: MetricsConfig,
     /// Serve https with this certificate and key (PEM files).
     pub tls: Option<TlsConfig>,
     /// Registries proxied as a pull-through cache, in order of precedence.
@@ -199,6 +202,8 @@ struct RawConfig {
     auth: auth::RawAuth,
     #[serde(default)]
     audit: audit::RawAudit,
+    #[serde(default)]
+    metrics: metrics::RawMetrics,
     tls: Option<RawTls>,
     #[serde(default)]
     upstream: Vec<upstream::RawUpstream>,
@@ -532,6 +537,7 @@ impl Config {
             log_format,
             auth,
             audit: raw.audit.validate()?,
+            metrics: raw.metrics.validate(listen)?,
             tls,
             upstreams: upstream::parse(raw.upstream)?,
         })
