@@ -90,11 +90,32 @@ pub fn client_of(request: &axum::extract::Request, trusted: &[Network]) -> Optio
     let axum::extract::ConnectInfo(Peer(peer)) = request
         .extensions()
         .get::<axum::extract::ConnectInfo<Peer>>()?;
-    let forwarded = request
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    Some(client_ip(*peer, forwarded, trusted))
+    Some(client_from_headers(*peer, request.headers(), trusted))
+}
+
+/// The client address of a request from `peer` with these headers: like
+/// [`client_ip`], reading every `X-Forwarded-For` line.
+///
+/// A proxy may append its hop as a header line of its own instead of
+/// extending the client's line, and the client controls every line the
+/// proxy received: all lines are one list (RFC 7230 §3.2.2), in order, read
+/// right to left. Reading only the first line would let the client choose
+/// the address that audit, login throttling and the rate limit see.
+pub fn client_from_headers(
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[Network],
+) -> IpAddr {
+    // A line that is not text cannot be read: it ends the walk like a
+    // malformed hop would.
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|line| match line.to_str() {
+            Ok(text) => text.split(',').collect::<Vec<_>>(),
+            Err(_) => vec![""],
+        });
+    nearest_untrusted(peer, hops.collect::<Vec<_>>().into_iter(), trusted)
 }
 
 /// The scheme the client used: `X-Forwarded-Proto` (`http` or `https`)
@@ -110,10 +131,12 @@ pub fn scheme_of(request: &axum::extract::Request, trusted: &[Network], tls: boo
     if !trusted.iter().any(|net| net.contains(peer.ip())) {
         return own;
     }
-    // The proxy nearest to us appends last.
+    // The proxy nearest to us appends last, to its line or as a new line.
     let forwarded = request
         .headers()
-        .get("x-forwarded-proto")
+        .get_all("x-forwarded-proto")
+        .iter()
+        .next_back()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
         .map(str::trim);
@@ -126,23 +149,37 @@ pub fn scheme_of(request: &axum::extract::Request, trusted: &[Network], tls: boo
 
 /// The client address: the peer, or, when the peer is a trusted proxy, the
 /// nearest untrusted address in `X-Forwarded-For` (read right to left).
+/// `forwarded_for` is the whole list: with several header lines, prefer
+/// [`client_from_headers`], which joins them.
 pub fn client_ip(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[Network]) -> IpAddr {
+    let hops = forwarded_for
+        .into_iter()
+        .flat_map(|header| header.split(','));
+    nearest_untrusted(peer, hops.collect::<Vec<_>>().into_iter(), trusted)
+}
+
+/// Walks the hops from the nearest (last) one: each trusted hop passes the
+/// question on to the one before it; the first untrusted one is the client.
+/// A malformed hop stops the walk at the last address that was read.
+fn nearest_untrusted<'a>(
+    peer: SocketAddr,
+    hops: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[Network],
+) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer.ip();
     if !is_trusted(client) {
         return client;
     }
-    if let Some(header) = forwarded_for {
-        for hop in header.rsplit(',') {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => {
-                    client = ip;
-                    if !is_trusted(ip) {
-                        break;
-                    }
+    for hop in hops.rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
                 }
-                Err(_) => break,
             }
+            Err(_) => break,
         }
     }
     client
@@ -207,6 +244,43 @@ mod tests {
         assert_eq!(
             client_ip(proxy, Some("198.51.100.7"), &[]).to_string(),
             "10.0.0.5"
+        );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_is_one_list() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let proxy: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+        let trusted = nets(&["10.0.0.0/8"]);
+        let headers = |lines: &[&[u8]]| {
+            let mut map = HeaderMap::new();
+            for line in lines {
+                map.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
+            }
+            map
+        };
+        // The client wrote the first line; the proxy appended the second.
+        let client = |lines: &[&[u8]]| client_from_headers(proxy, &headers(lines), &trusted);
+        assert_eq!(client(&[b"1.2.3.4", b"5.6.7.8"]).to_string(), "5.6.7.8");
+        assert_eq!(
+            client(&[b"1.2.3.4", b"5.6.7.8, 10.0.0.9"]).to_string(),
+            "5.6.7.8"
+        );
+        assert_eq!(
+            client(&[b"1.2.3.4, 10.0.0.7", b"10.0.0.8"]).to_string(),
+            "1.2.3.4"
+        );
+        // An unreadable line stops the walk like a malformed hop.
+        assert_eq!(
+            client(&[b"1.2.3.4", b"\xff", b"10.0.0.8"]).to_string(),
+            "10.0.0.8"
+        );
+        assert_eq!(client(&[]).to_string(), "10.0.0.5");
+        let stranger: SocketAddr = "203.0.113.9:4000".parse().unwrap();
+        assert_eq!(
+            client_from_headers(stranger, &headers(&[b"1.2.3.4", b"5.6.7.8"]), &trusted)
+                .to_string(),
+            "203.0.113.9"
         );
     }
 }

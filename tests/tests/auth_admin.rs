@@ -511,3 +511,23 @@ async fn a_burst_of_refusals_from_one_source_stores_a_bounded_number_of_rows() {
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn audit_sees_the_client_behind_every_forwarded_for_line() {
+    let app = TestApp::spawn_token_mode("[server]\ntrusted_proxies = [\"127.0.0.1\"]\n").await;
+    // The client sent the first line; the trusted proxy appended the second.
+    let response = integration_tests::http_client()
+        .delete(app.url("/v2/acme/app/manifests/latest"))
+        .header("x-forwarded-for", "1.2.3.4")
+        .header("x-forwarded-for", "5.6.7.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let rows = audit_rows(&app).await;
+    let refusal = rows
+        .iter()
+        .find(|r| r.action == "delete")
+        .unwrap_or_else(|| panic!("no refusal row: {rows:?}"));
+    assert_eq!(refusal.client, "5.6.7.8", "{refusal:?}");
+}
