@@ -86,6 +86,18 @@ impl App {
             })?;
         let auth =
             crate::auth::Auth::new(&config.auth, &public_url, &config.registry.namespace_prefix)?;
+        // A signing key the gateway keeps under data_dir is private, whatever
+        // umask it was created with (see fs_mode); one kept elsewhere is the
+        // operator's to manage.
+        let key = &config.auth.signing_key_file;
+        if auth.mode == crate::config::AuthMode::Token
+            && std::path::absolute(key).is_ok_and(|key| {
+                std::path::absolute(&config.data_dir).is_ok_and(|dir| key.starts_with(dir))
+            })
+            && let Err(error) = crate::fs_mode::restrict_file(key)
+        {
+            tracing::warn!(%error, key = %key.display(), "cannot make the signing key private");
+        }
         if auth.mode == crate::config::AuthMode::Token {
             crate::auth::admin::bootstrap_admin(&db).await?;
         }

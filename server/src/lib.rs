@@ -16,6 +16,7 @@ pub mod db;
 pub mod digest;
 pub mod error;
 pub mod extract;
+pub mod fs_mode;
 pub mod maintenance;
 pub mod metrics;
 pub mod names;

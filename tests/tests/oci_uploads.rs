@@ -384,3 +384,121 @@ async fn uploads_beyond_the_concurrency_cap_get_429() {
     // With the slot free again, uploads go through.
     app.push_blob("busy", b"third").await;
 }
+
+/// Modes of everything under `dir` but the test harness's log files.
+fn modes_under(dir: &std::path::Path, found: &mut Vec<(std::path::PathBuf, u32)>) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::metadata(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "log") {
+            continue;
+        }
+        found.push((path.clone(), meta.permissions().mode() & 0o777));
+        if meta.is_dir() {
+            modes_under(&path, found);
+        }
+    }
+}
+
+/// Everything the gateway creates under data_dir (database, WAL files,
+/// signing key, blobs, staged chunks and their directories) is private,
+/// even when it is started with umask 000.
+#[tokio::test(flavor = "multi_thread")]
+async fn blobs_staged_chunks_and_the_database_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
+    let data = tempfile::TempDir::new().unwrap();
+    let bin = tempfile::TempDir::new().unwrap();
+    let wrapper = bin.path().join("gateway");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\numask 000\nexec {BIN} \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let gateway = integration_tests::GatewayProcess::start(
+        wrapper.to_str().unwrap(),
+        data.path(),
+        &[
+            ("WKG_GATEWAY_AUTH__MODE", "token"),
+            (
+                "WKG_GATEWAY_BOOTSTRAP_ADMIN_PASSWORD",
+                "modes-admin-password",
+            ),
+        ],
+    );
+    let client = integration_tests::http_client();
+    let url = |path: &str| format!("{}{path}", gateway.base);
+    let send = |request: reqwest::RequestBuilder| async move {
+        request
+            .basic_auth("admin", Some("modes-admin-password"))
+            .send()
+            .await
+            .unwrap()
+    };
+    // A blob pushed whole, one joined from two chunks, and one chunk staged.
+    let whole = b"a blob pushed whole";
+    let digest = sha256_digest(whole);
+    let pushed = send(
+        client
+            .post(url(&format!(
+                "/v2/acme/modes/blobs/uploads/?digest={digest}"
+            )))
+            .body(whole.to_vec()),
+    )
+    .await;
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let mut locations = Vec::new();
+    for _ in 0..2 {
+        let started = send(client.post(url("/v2/acme/modes/blobs/uploads/"))).await;
+        assert_eq!(started.status(), StatusCode::ACCEPTED);
+        locations.push(started.headers()["location"].to_str().unwrap().to_string());
+    }
+    for (location, start, chunk) in [
+        (&locations[0], 0, "first, "),
+        (&locations[0], 7, "second"),
+        (&locations[1], 0, "staged"),
+    ] {
+        let range = format!("{start}-{}", start + chunk.len() - 1);
+        let patched = send(
+            client
+                .patch(url(location))
+                .header("content-range", range)
+                .body(chunk),
+        )
+        .await;
+        assert_eq!(patched.status(), StatusCode::ACCEPTED);
+    }
+    let joined = sha256_digest(b"first, second");
+    let finished = send(client.put(url(&format!("{}?digest={joined}", locations[0])))).await;
+    assert_eq!(finished.status(), StatusCode::CREATED);
+
+    let mut found = Vec::new();
+    modes_under(data.path(), &mut found);
+    let names = [
+        "gateway.db",
+        "gateway.db-wal",
+        "gateway.db-shm",
+        "signing-key.pem",
+        "blobs",
+        digest.trim_start_matches("sha256:"),
+        joined.trim_start_matches("sha256:"),
+    ];
+    for name in names {
+        assert!(
+            found.iter().any(|(path, _)| path.ends_with(name)),
+            "{name} exists: {found:?}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(path, _)| path.to_string_lossy().contains("/uploads/")),
+        "a staged chunk: {found:?}"
+    );
+    for (path, mode) in &found {
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{} is {mode:o}", path.display());
+    }
+}

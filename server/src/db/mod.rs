@@ -108,7 +108,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
-                options
+                let pool = options
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(sqlx::raw_sql(
@@ -120,7 +120,9 @@ impl Db {
                         })
                     })
                     .connect(&sqlite_url(&config.url)?)
-                    .await?
+                    .await?;
+                restrict_wal_files(&config.url);
+                pool
             }
             Backend::Postgres => options.connect(&config.url).await?,
         };
@@ -163,20 +165,49 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (path != ":memory:" && !path.is_empty()).then_some(path)
 }
 
-/// Creates the database file's directory and asks sqlx to create the file.
+/// Creates the database file's directory and the file itself, both
+/// private (see `fs_mode`; SQLite gives the -wal and -shm files the mode of
+/// the database file), and asks sqlx to create the file otherwise.
 fn sqlite_url(url: &str) -> Result<String> {
-    if let Some(path) = sqlite_path(url)
-        && let Some(parent) = Path::new(path).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::Location(parent.display().to_string(), e))?;
+    if let Some(path) = sqlite_path(url) {
+        let path = Path::new(path);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fs_mode::create_dir_all(parent)
+                .map_err(|e| Error::Location(parent.display().to_string(), e))?;
+        }
+        // A file another user owns (the CLI run by someone else) keeps its
+        // mode: that is worth a warning, not a refusal to start.
+        let existed = path.exists();
+        match crate::fs_mode::ensure_private_file(path) {
+            Err(error) if existed => {
+                tracing::warn!(%error, path = %path.display(), "cannot make the database private");
+            }
+            other => other.map_err(|e| Error::Location(path.display().to_string(), e))?,
+        }
     }
     Ok(if url.contains('?') {
         url.to_string()
     } else {
         format!("{url}?mode=rwc")
     })
+}
+
+/// Makes existing -wal and -shm files private: ones an older version left
+/// with the umask's mode keep it, as SQLite reuses them. Failing that is
+/// only a warning, as for the database file.
+fn restrict_wal_files(url: &str) {
+    let Some(path) = sqlite_path(url) else {
+        return;
+    };
+    for suffix in ["-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        match crate::fs_mode::restrict_file(Path::new(&file)) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(%error, path = %file, "cannot make a database file private");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch: the timestamp format of every table.

@@ -120,7 +120,8 @@ pub(super) async fn concatenate(
 ) -> Result<(), Error> {
     blocking(move || {
         let joined = (|| {
-            let mut out = File::create(&staging).map_err(|e| local_error(&staging, e))?;
+            let mut out =
+                crate::fs_mode::create_file(&staging).map_err(|e| local_error(&staging, e))?;
             for part in &parts {
                 let mut input = File::open(part).map_err(|e| match e.kind() {
                     std::io::ErrorKind::NotFound => Error::NotFound(part.display().to_string()),
@@ -129,7 +130,7 @@ pub(super) async fn concatenate(
                 std::io::copy(&mut input, &mut out).map_err(|e| local_error(part, e))?;
             }
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| local_error(parent, e))?;
+                crate::fs_mode::create_dir_all(parent).map_err(|e| local_error(parent, e))?;
             }
             std::fs::rename(&staging, &target).map_err(|e| local_error(&target, e))
         })();
@@ -139,6 +140,13 @@ pub(super) async fn concatenate(
         joined
     })
     .await
+}
+
+/// Makes the object `root/relative` and the directories above it private
+/// (see [`crate::fs_mode`]): object_store creates both with the umask's
+/// mode.
+pub(super) fn restrict(root: &Path, relative: &Path) -> Result<(), Error> {
+    crate::fs_mode::restrict_under(root, relative).map_err(|e| local_error(&root.join(relative), e))
 }
 
 async fn blocking<T: Send + 'static>(

@@ -83,12 +83,17 @@ impl Storage {
                         source: format!("{url} is not a local path").into(),
                     })
                 })?;
-                std::fs::create_dir_all(&dir).map_err(|e| {
+                // Private, like everything under data_dir (see fs_mode).
+                crate::fs_mode::create_dir_all(&dir).map_err(|e| {
                     Error::Backend(object_store::Error::Generic {
                         store: "local",
                         source: format!("cannot create {}: {e}", dir.display()).into(),
                     })
                 })?;
+                // An existing root another user owns keeps its mode.
+                if let Err(error) = crate::fs_mode::restrict_dir(&dir) {
+                    tracing::warn!(%error, dir = %dir.display(), "cannot make the blob store private");
+                }
                 local_root = Some(dir.clone());
                 Arc::new(LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true))
             }
@@ -214,9 +219,11 @@ impl Storage {
 
     /// Starts writing an object; see [`ObjectWriter`].
     pub async fn writer(&self, key: StorageKey<'_>) -> Result<ObjectWriter, Error> {
-        Ok(ObjectWriter::new(
-            self.store.put_multipart(&key.path()).await?,
-        ))
+        let writer = ObjectWriter::new(self.store.put_multipart(&key.path()).await?);
+        Ok(match &self.local_root {
+            Some(root) => writer.private_under(root.clone(), key.path().as_ref().into()),
+            None => writer,
+        })
     }
 
     /// Writes the concatenation of `parts` as `target`, which appears only
@@ -268,7 +275,13 @@ impl Storage {
 
     /// Moves an object (atomic on local disk).
     pub async fn rename(&self, from: StorageKey<'_>, to: StorageKey<'_>) -> Result<(), Error> {
-        Ok(self.store.rename(&from.path(), &to.path()).await?)
+        self.store.rename(&from.path(), &to.path()).await?;
+        if let Some(root) = &self.local_root {
+            // object_store creates missing directories with the umask's mode.
+            let relative = std::path::PathBuf::from(to.path().as_ref());
+            local::restrict(root, &relative)?;
+        }
+        Ok(())
     }
 
     pub async fn delete(&self, key: StorageKey<'_>) -> Result<(), Error> {

@@ -20,6 +20,9 @@ const MAX_PARTS_IN_FLIGHT: usize = 2;
 pub struct ObjectWriter {
     upload: WriteMultipart,
     written: u64,
+    /// On local disk: the store's root and the object's path under it,
+    /// made private once written (see `crate::fs_mode`).
+    local: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl ObjectWriter {
@@ -27,7 +30,18 @@ impl ObjectWriter {
         Self {
             upload: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
             written: 0,
+            local: None,
         }
+    }
+
+    /// Makes the object `root/relative` private when committed.
+    pub(super) fn private_under(
+        mut self,
+        root: std::path::PathBuf,
+        relative: std::path::PathBuf,
+    ) -> Self {
+        self.local = Some((root, relative));
+        self
     }
 
     pub fn written(&self) -> u64 {
@@ -44,6 +58,9 @@ impl ObjectWriter {
     /// Makes the object visible under its key.
     pub async fn commit(self) -> Result<(), Error> {
         self.upload.finish().await?;
+        if let Some((root, relative)) = &self.local {
+            super::local::restrict(root, relative)?;
+        }
         Ok(())
     }
 
