@@ -355,3 +355,32 @@ async fn wrong_credentials_get_401_even_where_anonymous_may_pull() {
         .unwrap();
     assert_error(token, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
+
+#[tokio::test]
+async fn challenges_never_echo_what_the_client_put_in_the_path() {
+    let app = with_packages("", &[]).await;
+    let realm = format!("Bearer realm=\"{}/v2/token\"", app.base);
+    for path in [
+        "/v2/x%22,realm=%22https:%2F%2Fevil.example%2Ftoken%22,service=%22x/manifests/1",
+        "/v2/x%22,realm=%22https://evil.example/token%22,a=%22/manifests/1",
+        "/v2/x%5C%22/tags/list",
+        "/v2/Acme/App/manifests/1",
+    ] {
+        let response = get(&app, path, None).await;
+        let status = response.status();
+        assert!(status.is_client_error(), "{path}: {status}");
+        if let Some(www) = response.headers().get("www-authenticate") {
+            let www = www.to_str().unwrap();
+            assert!(www.starts_with(&realm), "{path}: {www}");
+            assert_eq!(www.matches("realm=").count(), 1, "{path}: {www}");
+            assert!(
+                !www.contains("evil") && !www.contains("scope="),
+                "{path}: {www}"
+            );
+        }
+    }
+    // A valid repository still gets its scope named.
+    let response = get(&app, "/v2/acme/app/manifests/1", None).await;
+    let www = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(www.contains(",scope=\"repository:acme/app:pull\""), "{www}");
+}
