@@ -17,6 +17,7 @@ pub mod digest;
 pub mod error;
 pub mod extract;
 pub mod fs_mode;
+pub mod host_check;
 pub mod maintenance;
 pub mod metrics;
 pub mod names;

@@ -149,6 +149,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::host_check::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::access::log_and_measure,
         ))
         .with_state(state);

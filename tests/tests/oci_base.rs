@@ -154,3 +154,64 @@ async fn clients_over_the_rate_limit_get_429() {
         );
     }
 }
+
+/// DNS rebinding: a web page whose name points at 127.0.0.1 must not drive
+/// an unauthenticated loopback gateway.
+#[tokio::test]
+async fn open_loopback_gateway_answers_only_its_own_host_names() {
+    let app = TestApp::spawn_with("public_url = \"http://registry.test:5000\"").await;
+    let blob = b"pushed by a rebinding page";
+    let digest = integration_tests::sha256_digest(blob);
+    for host in [
+        "evil.example",
+        "evil.example:8080",
+        "localhost.evil.example",
+    ] {
+        let response = app
+            .client
+            .post(app.url(&format!("/v2/rebind/blobs/uploads/?digest={digest}")))
+            .header("host", host)
+            .body(blob.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(response, StatusCode::MISDIRECTED_REQUEST, "DENIED").await;
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("public_url"), "{message}");
+        assert_eq!(body["errors"][0]["detail"]["host"], host, "{body}");
+    }
+    let stored = app
+        .client
+        .head(app.url(&format!("/v2/rebind/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), StatusCode::NOT_FOUND, "nothing was pushed");
+    for host in [
+        "localhost:1234",
+        "127.0.0.2",
+        "[::1]:80",
+        "registry.test",
+        "registry.test:5000",
+    ] {
+        let response = app
+            .client
+            .get(app.url("/v2/"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "Host {host}");
+    }
+
+    // Token mode needs credentials a rebinding page lacks: Host is not checked.
+    let token = TestApp::spawn_token_mode("").await;
+    let response = token
+        .client
+        .get(token.url("/v2/"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
