@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use crate::app::{App, AppState};
 use crate::auth::middleware::may_pull;
 use crate::auth::{AuthError, Caller};
-use crate::client_addr::{Peer, client_ip};
+use crate::client_addr::{Peer, client_from_headers};
 use crate::config::AuthMode;
 use crate::packages::naming;
 
@@ -62,11 +62,7 @@ impl FromRequestParts<AppState> for Session {
             .extensions
             .get::<ConnectInfo<Peer>>()
             .map(|ConnectInfo(Peer(peer))| {
-                let forwarded = parts
-                    .headers
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok());
-                client_ip(*peer, forwarded, &app.config.server.trusted_proxies)
+                client_from_headers(*peer, &parts.headers, &app.config.server.trusted_proxies)
             });
         Ok(Session::load(app, &parts.headers, client).await)
     }
@@ -110,7 +106,12 @@ impl Session {
         }
         session.caller = match app.auth.authenticate(&app.db, &auth_headers, client).await {
             Ok(caller) => caller,
-            Err(AuthError::Credentials(_) | AuthError::Throttled(_)) => {
+            Err(
+                AuthError::Credentials(_)
+                | AuthError::Throttled(_)
+                | AuthError::AddressThrottled(_)
+                | AuthError::Busy,
+            ) => {
                 session.end();
                 app.auth
                     .authenticate(&app.db, &HeaderMap::new(), client)
