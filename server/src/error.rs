@@ -144,6 +144,33 @@ impl ApiError {
         .with_header(axum::http::header::RETRY_AFTER, &seconds)
     }
 
+    /// Too many failed logins from one address, whatever the user (see
+    /// `auth::throttle`): 429 with `Retry-After`.
+    pub fn address_throttled(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1).to_string();
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            format!(
+                "too many failed logins from this address; retry in {seconds} s, or use an \
+                 access token"
+            ),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, &seconds)
+    }
+
+    /// Every password verification slot is taken and the queue is full
+    /// (see `auth::password`): 503 with `Retry-After`.
+    pub fn logins_busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TooManyRequests,
+            "too many password checks at once; retry in a second, or use an access token, \
+             which needs none",
+        )
+        .with_header(axum::http::header::RETRY_AFTER, "1")
+    }
+
     /// A failure that is ours, not the client's: logged here, generic outside.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");

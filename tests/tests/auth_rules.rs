@@ -384,3 +384,150 @@ async fn challenges_never_echo_what_the_client_put_in_the_path() {
     let www = response.headers()["www-authenticate"].to_str().unwrap();
     assert!(www.contains(",scope=\"repository:acme/app:pull\""), "{www}");
 }
+
+/// The first error's message, whatever the status.
+async fn any_message(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let text = body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    (status, text)
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_checked_one_per_opening() {
+    let app = with_packages("login_backoff = \"1h\"\npassword_queue = 64", &[]).await;
+    app.add_user("alice", Some("alice-password")).await;
+    let guesses = (0..64).map(|i| {
+        let app = &app;
+        async move {
+            let credentials = basic("alice", &format!("guess-{i}"));
+            any_message(get(app, "/v2/", Some(&credentials)).await).await
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|(_, m)| m.contains("wrong user name or password"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|(_, m)| m.contains("too many failed logins for this user"))
+        .count();
+    assert_eq!(checked, 5, "{answers:?}");
+    assert_eq!(throttled, 59, "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn user_names_are_capped_and_an_address_has_a_budget() {
+    let app = with_packages(
+        "failed_logins_per_address = 3\nfailed_login_window = \"1h\"",
+        &[],
+    )
+    .await;
+    app.add_user("alice", Some("alice-password")).await;
+    // Names no user can have cost nothing and are not echoed whole.
+    for name in ["x".repeat(390_000), "a".repeat(65), "bad name/x".into()] {
+        let (status, text) = any_message(
+            integration_tests::http_client()
+                .get(app.url("/v2/"))
+                .basic_auth(&name, Some("pw"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status.as_u16() == 431,
+            "{status}"
+        );
+        assert!(text.len() < 200, "{text}");
+    }
+    // A spray of valid names from one address runs out of budget.
+    for user in ["u1", "u2", "u3"] {
+        let (status, _) =
+            any_message(get(&app, "/v2/", Some(&basic(user, "pw-guess"))).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = get(&app, "/v2/", Some(&basic("u4", "pw-guess"))).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let text = message(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    assert!(text.contains("from this address"), "{text}");
+    // Access tokens are never throttled.
+    let token = app.create_token("alice", None, &[]).await;
+    let response = get(&app, "/v2/", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_guesser_at_the_same_address_cannot_lock_out_a_signed_in_user() {
+    let app = with_packages("login_backoff = \"1h\"", &[]).await;
+    app.add_user("alice", Some("alice-password")).await;
+    let alice = basic("alice", "alice-password");
+    assert_eq!(
+        get(&app, "/v2/", Some(&alice)).await.status(),
+        StatusCode::OK
+    );
+    for i in 0..8 {
+        let guess = basic("alice", &format!("guess-{i}"));
+        assert_eq!(
+            get(&app, "/v2/", Some(&guess)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The door is closed for guesses, but alice's proven password works.
+    let (_, text) = any_message(get(&app, "/v2/", Some(&basic("alice", "guess-9"))).await).await;
+    assert!(text.contains("too many failed logins"), "{text}");
+    assert_eq!(
+        get(&app, "/v2/", Some(&alice)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn password_checks_beyond_the_queue_get_503_never_more_memory() {
+    let app = with_packages(
+        "password_verifications = 1\npassword_queue = 8\nfailed_logins_per_address = 100000",
+        &[],
+    )
+    .await;
+    let token = app.create_token("root", None, &[]).await;
+    let bad_logins = (0..48).map(|i| {
+        let app = &app;
+        async move {
+            let response = get(app, "/v2/", Some(&basic(&format!("nobody{i}"), "pw"))).await;
+            let status = response.status();
+            let retry = response.headers().contains_key("retry-after");
+            let body: Value = response.json().await.unwrap();
+            (
+                status,
+                retry,
+                body["errors"][0]["code"].as_str().unwrap().to_string(),
+            )
+        }
+    });
+    let pulls = (0..4).map(|_| {
+        let app = &app;
+        let token = &token;
+        async move {
+            get(app, "/v2/_catalog", Some(&format!("Bearer {token}")))
+                .await
+                .status()
+        }
+    });
+    let (answers, pulled) = tokio::join!(
+        futures::future::join_all(bad_logins),
+        futures::future::join_all(pulls)
+    );
+    for (status, retry, code) in &answers {
+        match status.as_u16() {
+            401 => assert_eq!(code, "UNAUTHORIZED"),
+            503 => assert!(*retry && code == "TOOMANYREQUESTS", "{answers:?}"),
+            other => panic!("{other}: {answers:?}"),
+        }
+    }
+    assert!(pulled.iter().all(|s| *s == StatusCode::OK), "{pulled:?}");
+}

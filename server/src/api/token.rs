@@ -133,6 +133,8 @@ fn credentials_error(error: AuthError) -> ApiError {
     match error {
         AuthError::Database(e) => e.into(),
         AuthError::Throttled(wait) => ApiError::throttled(wait),
+        AuthError::AddressThrottled(wait) => ApiError::address_throttled(wait),
+        AuthError::Busy => ApiError::logins_busy(),
         AuthError::Credentials(message) => ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,

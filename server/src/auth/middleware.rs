@@ -88,6 +88,16 @@ pub async fn enforce(
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return drain_then(request, refusal).await;
         }
+        Err(error @ (AuthError::AddressThrottled(_) | AuthError::Busy)) => {
+            let refusal = match error {
+                AuthError::AddressThrottled(wait) => ApiError::address_throttled(wait),
+                _ => ApiError::logins_busy(),
+            }
+            .into_response();
+            let detail = format!("{method} {}", client_path(request.uri().path()));
+            audit(&app, &required, None, client, detail, refusal.status()).await;
+            return drain_then(request, refusal).await;
+        }
         Err(AuthError::Credentials(message)) => {
             let refusal = challenge(&app, &required, message);
             let detail = format!("{method} {}", client_path(request.uri().path()));

@@ -39,6 +39,7 @@ pub mod pattern;
 pub mod policy;
 pub mod secret;
 mod throttle;
+mod verified;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ use base64::Engine as _;
 use url::Url;
 
 use crate::config::{AuthConfig, AuthMode};
-use crate::db::{AccessTokenRow, Db};
+use crate::db::{AccessTokenRow, Db, UserRow};
 pub use caller::{Caller, Via};
 use jwt::{Claims, TokenError};
 use keys::{KeyError, KeyRing};
@@ -72,6 +73,8 @@ pub struct Auth {
     anonymous: Vec<Rule>,
     namespace_prefix: String,
     throttle: throttle::LoginThrottle,
+    verifications: password::VerifyGate,
+    recently_verified: verified::RecentlyVerified,
 }
 
 /// Why authentication failed.
@@ -83,6 +86,12 @@ pub enum AuthError {
     /// Too many failed logins for this user from this client lately.
     #[error("too many failed logins; retry in {} s", .0.as_secs().max(1))]
     Throttled(Duration),
+    /// Too many failed logins from this client, whatever the user.
+    #[error("too many failed logins from this address; retry in {} s", .0.as_secs().max(1))]
+    AddressThrottled(Duration),
+    /// Every password verification slot is busy; try again shortly.
+    #[error("too many password checks at once; retry in a second")]
+    Busy,
     #[error(transparent)]
     Database(#[from] crate::db::Error),
 }
@@ -123,7 +132,16 @@ impl Auth {
                 })
                 .collect(),
             namespace_prefix: namespace_prefix.to_string(),
-            throttle: throttle::LoginThrottle::default(),
+            throttle: throttle::LoginThrottle::new(throttle::ThrottleSettings {
+                backoff: config.login_backoff,
+                per_address: config.failed_logins_per_address,
+                window: config.failed_login_window,
+            }),
+            verifications: password::VerifyGate::new(
+                config.password_verifications,
+                config.password_queue,
+            ),
+            recently_verified: verified::RecentlyVerified::new(),
         })
     }
 
@@ -226,30 +244,61 @@ impl Auth {
         if secret::looks_like_token(password) {
             return self.with_access_token(db, Some(user), password).await;
         }
-        if let Err(wait) = self.throttle.check(user, client) {
-            return Err(AuthError::Throttled(wait));
+        let wrong = || {
+            AuthError::Credentials(format!(
+                "wrong user name or password for {:?}",
+                bounded(user, 64)
+            ))
+        };
+        // No user can have an invalid name: refuse before any throttle,
+        // database or hashing work (this also caps names at 64 characters).
+        if admin::validate_user_name(user).is_err() {
+            return Err(wrong());
         }
         let row = db.user(user).await?;
         let stored = row.as_ref().and_then(|row| row.password_hash.clone());
-        let ok = match stored {
-            Some(hash) => password::verify(password.to_string(), hash).await,
-            None => {
-                password::verify_nothing(password.to_string()).await;
-                false
+        if let (Some(row), Some(hash)) = (&row, &stored)
+            && self.recently_verified.contains(user, password, hash)
+        {
+            return self.password_caller(db, row.clone()).await;
+        }
+        let attempt = self.throttle.reserve(user, client).map_err(|r| match r {
+            throttle::Refusal::User(wait) => AuthError::Throttled(wait),
+            throttle::Refusal::Address(wait) => AuthError::AddressThrottled(wait),
+        })?;
+        let checked = self
+            .verifications
+            .run(async {
+                match &stored {
+                    Some(hash) => password::verify(password.to_string(), hash.clone()).await,
+                    None => {
+                        password::verify_nothing(password.to_string()).await;
+                        false
+                    }
+                }
+            })
+            .await;
+        let ok = match checked {
+            Ok(ok) => ok,
+            Err(password::Busy) => {
+                self.throttle.release(attempt);
+                return Err(AuthError::Busy);
             }
         };
-        let Some(row) = row.filter(|_| ok) else {
-            self.throttle.failed(user, client);
-            return Err(AuthError::Credentials(format!(
-                "wrong user name or password for {:?}",
-                bounded(user, 64)
-            )));
+        let (Some(row), Some(hash), true) = (row, stored, ok) else {
+            return Err(wrong());
         };
-        self.throttle.succeeded(user, client);
+        self.throttle.succeeded(attempt);
+        self.recently_verified.remember(user, password, &hash);
+        self.password_caller(db, row).await
+    }
+
+    /// The caller a verified password login stands for.
+    async fn password_caller(&self, db: &Db, row: UserRow) -> Result<Caller, AuthError> {
         let mut caller = Caller::with_rules(
             Some(row.name.clone()),
             Via::Password,
-            self.user_rules(db, user).await?,
+            self.user_rules(db, &row.name).await?,
         );
         caller.epoch = Some(row.credential_epoch);
         Ok(caller)

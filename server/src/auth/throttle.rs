@@ -1,69 +1,230 @@
-//! Slows down repeated failed logins per (user, client address).
+//! Slows down password guessing, without letting a guesser lock anyone out
+//! for long or grow the gateway's memory.
 //!
-//! The first few failures cost nothing extra (typos happen); after that
-//! each failure closes the door for that user from that address for a
-//! while, doubling up to a cap, until a success or a quiet period resets
-//! it. Attempts while the door is closed are answered at once with 401 and
-//! `Retry-After`, without checking the password: guessing slows to a crawl,
-//! and no connection is held open sleeping. The state is per process: with
-//! several replicas an attacker gets each replica's allowance.
+//! - **Per user and address.** The first few failures cost nothing extra
+//!   (typos happen); after that each failure closes the door for that user
+//!   from that address for a while (`[auth] login_backoff`, doubling up to
+//!   a minute), until a success or a quiet period resets it. Attempts while
+//!   the door is closed are answered at once, without checking the
+//!   password, so no connection is held open sleeping.
+//! - **Atomic.** An attempt is reserved, and counted as a failure, in the
+//!   same critical section that checks the door; a success takes it back.
+//!   So parallel guesses cannot all slip through an open window: exactly
+//!   one gets through each time the door opens.
+//! - **Per address.** Failures from one address (an IPv6 /64 counts as one)
+//!   also draw on a budget (`failed_logins_per_address` per
+//!   `failed_login_window`), refilled steadily, which stops one source from
+//!   spraying many user names.
+//! - **Bounded.** Callers cap user names (64 characters) before they get
+//!   here; each table holds at most [`MAX_ENTRIES`] keys, and when full
+//!   drops those that are idle, then the oldest half.
+//! - **Lockout.** A user behind a shared proxy address whose password a
+//!   guesser keeps failing is delayed at most a minute at a time, and never
+//!   when presenting a password that verified recently (the caller's
+//!   success cache is consulted before the throttle) or an access token
+//!   (never throttled: it cannot be guessed).
+//!
+//! The state is per process: with several replicas a guesser gets each
+//! replica's allowance.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const FREE_FAILURES: u32 = 5;
-const BASE_DELAY: Duration = Duration::from_millis(250);
 const MAX_DELAY: Duration = Duration::from_secs(60);
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-/// Bounds memory under a spray of distinct names.
-const MAX_ENTRIES: usize = 100_000;
+/// Keys per table.
+pub const MAX_ENTRIES: usize = 10_000;
 
-/// Failures per (user, client): how many, and when the last one was.
-type Failures = HashMap<(String, Option<IpAddr>), (u32, Instant)>;
+/// How hard the throttle pushes back (from `[auth]`).
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    /// The first closure after the free failures; doubles per failure.
+    pub backoff: Duration,
+    /// Failures one address may have in `window` (refilled evenly).
+    pub per_address: u32,
+    pub window: Duration,
+}
 
-#[derive(Debug, Default)]
+/// Why an attempt may not go ahead now, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many failures for this user from this address.
+    User(Duration),
+    /// Too many failures from this address, whatever the user.
+    Address(Duration),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct UserEntry {
+    failures: u32,
+    closed_until: Instant,
+    last: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    tokens: f64,
+    last: Instant,
+}
+
+#[derive(Debug)]
 pub struct LoginThrottle {
-    failures: Mutex<Failures>,
+    settings: ThrottleSettings,
+    users: Mutex<HashMap<(String, Option<IpAddr>), UserEntry>>,
+    addresses: Mutex<HashMap<IpAddr, Budget>>,
+}
+
+/// One reserved attempt: counted as failed unless [`LoginThrottle::succeeded`].
+#[derive(Debug)]
+pub struct Attempt {
+    user: String,
+    client: Option<IpAddr>,
 }
 
 impl LoginThrottle {
-    /// `Err(wait)` while attempts for this user from this client are
-    /// refused; `Ok` when the password may be checked.
-    pub fn check(&self, user: &str, client: Option<IpAddr>) -> Result<(), Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get(&(user.to_string(), client)) {
-            Some(&(count, last)) if count >= FREE_FAILURES => {
-                let exponent = (count - FREE_FAILURES).min(8);
-                let closed_for = (BASE_DELAY * 2u32.pow(exponent)).min(MAX_DELAY);
-                match closed_for.checked_sub(last.elapsed()) {
-                    Some(wait) if !wait.is_zero() => Err(wait),
-                    _ => Ok(()),
-                }
+    pub fn new(settings: ThrottleSettings) -> Self {
+        Self {
+            settings,
+            users: Mutex::default(),
+            addresses: Mutex::default(),
+        }
+    }
+
+    /// Reserves an attempt for `user` from `client`, counting it as a
+    /// failure until it succeeds.
+    pub fn reserve(&self, user: &str, client: Option<IpAddr>) -> Result<Attempt, Refusal> {
+        let now = Instant::now();
+        let address = client.map(address_key);
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (user.to_string(), address);
+        if let Some(entry) = users.get(&key)
+            && entry.closed_until > now
+        {
+            return Err(Refusal::User(entry.closed_until - now));
+        }
+        if let Some(address) = address {
+            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+            make_room(&mut addresses, now, |b| b.last);
+            let budget = addresses.entry(address).or_insert(Budget {
+                tokens: f64::from(self.settings.per_address),
+                last: now,
+            });
+            self.refill(budget, now);
+            if budget.tokens < 1.0 {
+                let per_token = self.settings.window.as_secs_f64()
+                    / f64::from(self.settings.per_address.max(1));
+                let wait = Duration::from_secs_f64((1.0 - budget.tokens) * per_token);
+                return Err(Refusal::Address(wait.max(Duration::from_secs(1))));
             }
-            _ => Ok(()),
+            budget.tokens -= 1.0;
+        }
+        make_room(&mut users, now, |e| e.last);
+        let entry = users.entry(key).or_insert(UserEntry {
+            failures: 0,
+            closed_until: now,
+            last: now,
+        });
+        if now.duration_since(entry.last) >= FORGET_AFTER {
+            entry.failures = 0;
+        }
+        entry.failures = entry.failures.saturating_add(1);
+        entry.last = now;
+        if entry.failures >= FREE_FAILURES {
+            let exponent = (entry.failures - FREE_FAILURES).min(16);
+            let delay = self
+                .settings
+                .backoff
+                .saturating_mul(2u32.pow(exponent))
+                .min(MAX_DELAY.max(self.settings.backoff));
+            entry.closed_until = now + delay;
+        }
+        Ok(Attempt {
+            user: user.to_string(),
+            client: address,
+        })
+    }
+
+    /// The attempt proved the user's identity: forget their failures here,
+    /// and give the address its token back.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.remove(&(attempt.user, attempt.client));
+        drop(users);
+        self.refund(attempt.client);
+    }
+
+    /// The attempt was never made (no verification slot): take back what
+    /// reserving it counted.
+    pub fn release(&self, attempt: Attempt) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = users.get_mut(&(attempt.user, attempt.client)) {
+            entry.failures = entry.failures.saturating_sub(1);
+        }
+        drop(users);
+        self.refund(attempt.client);
+    }
+
+    fn refund(&self, client: Option<IpAddr>) {
+        if let Some(address) = client {
+            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(budget) = addresses.get_mut(&address) {
+                budget.tokens = (budget.tokens + 1.0).min(f64::from(self.settings.per_address));
+            }
         }
     }
 
-    pub fn failed(&self, user: &str, client: Option<IpAddr>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_ENTRIES {
-            failures.retain(|_, (_, last)| last.elapsed() < FORGET_AFTER);
-        }
-        let entry = failures
-            .entry((user.to_string(), client))
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FORGET_AFTER {
-            entry.0 = 0;
-        }
-        entry.0 = entry.0.saturating_add(1);
-        entry.1 = Instant::now();
+    fn refill(&self, budget: &mut Budget, now: Instant) {
+        let rate = f64::from(self.settings.per_address) / self.settings.window.as_secs_f64();
+        let earned = now.duration_since(budget.last).as_secs_f64() * rate;
+        budget.tokens = (budget.tokens + earned).min(f64::from(self.settings.per_address));
+        budget.last = now;
     }
 
-    pub fn succeeded(&self, user: &str, client: Option<IpAddr>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&(user.to_string(), client));
+    /// How many keys the tables hold (for tests of the bound).
+    #[cfg(test)]
+    fn len(&self) -> (usize, usize) {
+        (
+            self.users.lock().unwrap().len(),
+            self.addresses.lock().unwrap().len(),
+        )
+    }
+}
+
+/// IPv6 clients are counted per /64, which one subscriber usually holds
+/// whole; IPv4 per address.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+        },
+    }
+}
+
+/// Keeps a table under [`MAX_ENTRIES`]: drops idle keys, then the oldest
+/// half if that was not enough.
+fn make_room<K: Eq + Hash + Clone, V>(
+    table: &mut HashMap<K, V>,
+    now: Instant,
+    last: impl Fn(&V) -> Instant,
+) {
+    if table.len() < MAX_ENTRIES {
+        return;
+    }
+    table.retain(|_, v| now.duration_since(last(v)) < FORGET_AFTER);
+    if table.len() >= MAX_ENTRIES {
+        let mut ages: Vec<Instant> = table.values().map(&last).collect();
+        ages.sort_unstable();
+        let cut = ages[ages.len() / 2];
+        table.retain(|_, v| last(v) > cut);
     }
 }
 
@@ -71,22 +232,89 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
+    fn throttle(backoff: Duration, per_address: u32) -> LoginThrottle {
+        LoginThrottle::new(ThrottleSettings {
+            backoff,
+            per_address,
+            window: Duration::from_secs(3600),
+        })
+    }
+
     #[test]
     fn first_failures_are_free_then_the_door_closes() {
-        let throttle = LoginThrottle::default();
+        let throttle = throttle(Duration::from_secs(3600), 1000);
         let ip = Some("10.0.0.1".parse().unwrap());
         for _ in 0..FREE_FAILURES {
-            assert!(throttle.check("bob", ip).is_ok());
-            throttle.failed("bob", ip);
+            throttle.reserve("bob", ip).unwrap();
         }
-        let first = throttle.check("bob", ip).unwrap_err();
-        assert!(first <= BASE_DELAY && !first.is_zero());
-        throttle.failed("bob", ip);
-        assert!(throttle.check("bob", ip).unwrap_err() > first);
+        assert!(matches!(throttle.reserve("bob", ip), Err(Refusal::User(_))));
         // Another address or user is unaffected.
-        assert!(throttle.check("bob", None).is_ok());
-        assert!(throttle.check("alice", ip).is_ok());
-        throttle.succeeded("bob", ip);
-        assert!(throttle.check("bob", ip).is_ok());
+        assert!(throttle.reserve("bob", None).is_ok());
+        let alice = throttle.reserve("alice", ip).unwrap();
+        throttle.succeeded(alice);
+        assert_eq!(throttle.len().0, 2, "alice's success left nothing");
+    }
+
+    #[test]
+    fn a_success_reopens_the_door() {
+        let throttle = throttle(Duration::ZERO, 1000);
+        let ip = Some("10.0.0.1".parse().unwrap());
+        for _ in 0..FREE_FAILURES + 3 {
+            throttle.reserve("bob", ip).unwrap();
+        }
+        let attempt = throttle.reserve("bob", ip).unwrap();
+        throttle.succeeded(attempt);
+        assert_eq!(throttle.len().0, 0);
+    }
+
+    #[test]
+    fn parallel_guesses_get_one_attempt_per_opening() {
+        let throttle = std::sync::Arc::new(throttle(Duration::from_secs(3600), 1000));
+        let ip = Some("10.0.0.1".parse().unwrap());
+        let threads: Vec<_> = (0..64)
+            .map(|_| {
+                let throttle = throttle.clone();
+                std::thread::spawn(move || throttle.reserve("bob", ip).is_ok())
+            })
+            .collect();
+        let passed = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(passed, FREE_FAILURES as usize);
+    }
+
+    #[test]
+    fn an_address_has_a_budget_across_user_names() {
+        let throttle = throttle(Duration::from_secs(3600), 3);
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let neighbour: IpAddr = "2001:db8::ffff".parse().unwrap();
+        for user in ["a", "b", "c"] {
+            throttle.reserve(user, Some(ip)).unwrap();
+        }
+        assert!(matches!(
+            throttle.reserve("d", Some(neighbour)),
+            Err(Refusal::Address(_))
+        ));
+        assert!(
+            throttle
+                .reserve("d", Some("2001:db9::1".parse().unwrap()))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn tables_stay_bounded() {
+        let throttle = throttle(Duration::ZERO, u32::MAX);
+        for i in 0..(MAX_ENTRIES as u32 + 500) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(i));
+            throttle.reserve(&format!("user{i}"), Some(ip)).unwrap();
+        }
+        let (users, addresses) = throttle.len();
+        assert!(
+            users <= MAX_ENTRIES && addresses <= MAX_ENTRIES,
+            "{users} {addresses}"
+        );
     }
 }

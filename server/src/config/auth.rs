@@ -40,6 +40,15 @@ pub struct AuthConfig {
     pub previous_signing_key_files: Vec<PathBuf>,
     /// Repositories anyone may pull in token mode.
     pub anonymous_pull: Vec<RepoPattern>,
+    /// How long the door closes for a user from an address after the free
+    /// failed logins (doubling per further failure, up to a minute).
+    pub login_backoff: Duration,
+    /// Failed logins one address may have per `failed_login_window`.
+    pub failed_logins_per_address: u32,
+    pub failed_login_window: Duration,
+    /// Password verifications running at once, and waiting for a slot.
+    pub password_verifications: usize,
+    pub password_queue: usize,
 }
 
 impl AuthConfig {
@@ -54,6 +63,11 @@ impl AuthConfig {
             signing_key_file: data_dir.join("signing-key.pem"),
             previous_signing_key_files: Vec::new(),
             anonymous_pull: Vec::new(),
+            login_backoff: Duration::from_millis(250),
+            failed_logins_per_address: 30,
+            failed_login_window: Duration::from_secs(5 * 60),
+            password_verifications: default_verifications(),
+            password_queue: 16,
         }
     }
 }
@@ -69,6 +83,19 @@ pub(super) struct RawAuth {
     signing_key_file: Option<String>,
     previous_signing_key_files: Option<StringOr<Vec<String>>>,
     anonymous_pull: Option<StringOr<Vec<String>>>,
+    login_backoff: Option<String>,
+    failed_logins_per_address: Option<StringOr<u32>>,
+    failed_login_window: Option<String>,
+    password_verifications: Option<StringOr<usize>>,
+    password_queue: Option<StringOr<usize>>,
+}
+
+/// One Argon2 verification per core, at most 4: each takes about 19 MiB.
+fn default_verifications() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
 }
 
 impl RawAuth {
@@ -122,7 +149,51 @@ impl RawAuth {
             .iter()
             .map(|p| RepoPattern::parse(p).map_err(|e| ConfigError::key("auth.anonymous_pull", e)))
             .collect::<Result<_, _>>()?;
+        let login_backoff = duration("auth.login_backoff", self.login_backoff, "250ms")?;
+        let failed_login_window =
+            duration("auth.failed_login_window", self.failed_login_window, "5m")?;
+        if failed_login_window.is_zero() {
+            return Err(ConfigError::key(
+                "auth.failed_login_window",
+                "must be positive",
+            ));
+        }
+        let failed_logins_per_address = match self.failed_logins_per_address {
+            Some(v) => v.parse("auth.failed_logins_per_address")?,
+            None => defaults.failed_logins_per_address,
+        };
+        if failed_logins_per_address == 0 {
+            return Err(ConfigError::key(
+                "auth.failed_logins_per_address",
+                "must be at least 1",
+            ));
+        }
+        let password_verifications = match self.password_verifications {
+            Some(v) => v.parse("auth.password_verifications")?,
+            None => defaults.password_verifications,
+        };
+        if !(1..=64).contains(&password_verifications) {
+            return Err(ConfigError::key(
+                "auth.password_verifications",
+                "must be between 1 and 64 (each takes about 19 MiB)",
+            ));
+        }
+        let password_queue = match self.password_queue {
+            Some(v) => v.parse("auth.password_queue")?,
+            None => defaults.password_queue,
+        };
+        if password_queue < 8 {
+            return Err(ConfigError::key(
+                "auth.password_queue",
+                "must be at least 8",
+            ));
+        }
         Ok(AuthConfig {
+            login_backoff,
+            failed_logins_per_address,
+            failed_login_window,
+            password_verifications,
+            password_queue,
             mode,
             allow_anonymous_write,
             service,

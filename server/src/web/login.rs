@@ -90,6 +90,19 @@ pub async fn submit(State(app): State<AppState>, mut session: Session, body: Bod
                 "Wrong user name, password or access token. Check them and try again.",
             );
         }
+        Err(AuthError::AddressThrottled(wait)) => {
+            let message = format!(
+                "Too many failed sign-ins from your address. Wait {} seconds and try again.",
+                wait.as_secs().max(1)
+            );
+            return refused(&session, &message);
+        }
+        Err(AuthError::Busy) => {
+            return refused(
+                &session,
+                "The registry is checking many passwords right now. Try again in a moment.",
+            );
+        }
         Err(AuthError::Throttled(wait)) => {
             let message = format!(
                 "Too many failed sign-ins for this user. Wait {} seconds and try again.",
