@@ -1,6 +1,8 @@
 //! Another wkg-gateway as the upstream: with token auth and credentials in
-//! the `[[upstream]]` entry, and found through its registry.json.
+//! the `[[upstream]]` entry, found through its registry.json, and lying
+//! (through a tap) about a blob stored here for another repository.
 
+use integration_tests::upstream::{Tap, TapMode};
 use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 
@@ -134,4 +136,73 @@ async fn a_registry_entry_is_resolved_through_its_registry_json() {
         .await
         .unwrap();
     assert_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+}
+
+/// A whole response body, or the error that cut it short (before or after
+/// the headers).
+async fn read_all(response: reqwest::Result<reqwest::Response>) -> Result<Vec<u8>, String> {
+    let response = response.map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        body.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+    }
+    Ok(body)
+}
+
+#[tokio::test]
+async fn an_upstream_cannot_claim_a_blob_stored_here_for_another_repository() {
+    // The upstream's package has alice's layer digest; the tap in front of
+    // it answers every blob GET with 200 and other bytes.
+    let upstream = TestApp::spawn().await;
+    let secret = fixtures::component_with_metadata("alice's secret component", "MIT");
+    let (response, _) = upstream
+        .publish_wasm("mirror/app", "1.0.0", &secret, "2024-01-01T00:00:00Z")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let tap = Tap::start(&upstream.authority).await;
+    tap.set_mode(TapMode::CorruptBlobs);
+    let gateway = TestApp::spawn_with(&format!(
+        "[[upstream]]\nnamespaces = [\"mirror\"]\n\
+         oci = {{ registry = \"{}\", protocol = \"http\" }}\n",
+        tap.authority
+    ))
+    .await;
+    let (response, _) = gateway
+        .publish_wasm("secret/app", "1.0.0", &secret, "2025-01-01T00:00:00Z")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let layer = sha256_digest(&secret);
+
+    let get = |path: String| gateway.client.get(gateway.url(&path)).send();
+    let response = get("/v2/mirror/app/manifests/1.0.0".into()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let blob = format!("/v2/mirror/app/blobs/{layer}");
+    for _ in 0..2 {
+        let outcome = read_all(get(blob.clone()).await).await;
+        assert!(
+            outcome.is_err(),
+            "a clean end: {:?}",
+            outcome.map(|b| b.len())
+        );
+        let linked = gateway.app.db.blob_size_in("mirror/app", &layer).await;
+        assert!(
+            linked.unwrap().is_none(),
+            "the upstream's 200 linked the blob"
+        );
+    }
+    let response = get("/api/v1/packages/mirror/app/1.0.0/content".into())
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
+
+    // An upstream that does send the bytes gets the blob linked, and the
+    // object stored here stays as it was.
+    tap.set_mode(TapMode::Faithful);
+    let bytes = read_all(get(blob.clone()).await).await.unwrap();
+    assert_eq!(bytes, secret);
+    let linked = gateway.app.db.blob_size_in("mirror/app", &layer).await;
+    assert_eq!(linked.unwrap(), Some(secret.len() as u64));
+    let alice = read_all(get(format!("/v2/secret/app/blobs/{layer}")).await).await;
+    assert_eq!(alice.unwrap(), secret);
 }

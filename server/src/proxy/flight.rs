@@ -25,7 +25,7 @@ use tokio::sync::watch;
 
 use super::{Error, Upstream};
 use crate::app::AppState;
-use crate::digest::Digest;
+use crate::digest::{Digest, Hasher};
 use crate::metrics::{UpstreamLabels, global};
 use crate::storage::StorageKey;
 
@@ -59,7 +59,7 @@ struct Progress {
 enum End {
     /// Verified and committed to the blob store.
     Stored,
-    /// Already in the local store (or linked from it); nothing was downloaded.
+    /// Already linked in the repository; nothing was downloaded.
     Local,
     /// The upstream does not have the blob.
     Missing,
@@ -210,20 +210,16 @@ impl Download {
         let Some(raw) = self.upstream.blob(&self.repository, &digest_text).await? else {
             return Ok(End::Missing);
         };
-        // Stored for another repository: the upstream has just confirmed this
-        // one holds it too, so a link is enough.
-        if db.blob_stored(&digest_text).await.map_err(local)?
-            && db
-                .link_existing_blob(&self.repository, &digest_text)
-                .await
-                .map_err(local)?
-        {
-            return Ok(End::Local);
-        }
+        // Stored already for another repository: the upstream's 200 proves
+        // nothing (a lying or compromised upstream would be handed that
+        // repository's bytes), so its bytes are downloaded like any others
+        // and also hashed here; only a match links the blob (and writes the
+        // same bytes again, rather than count on the stored object).
+        let elsewhere = db.blob_stored(&digest_text).await.map_err(local)?;
         self.flight
             .progress
             .send_modify(|p| p.started = Some(raw.length));
-        let size = self.copy(raw).await?;
+        let size = self.copy(raw, elsewhere).await?;
         db.link_new_blob(
             &self.repository,
             &digest_text,
@@ -236,8 +232,9 @@ impl Download {
 
     /// Streams the upstream's bytes into the spool and a staged write,
     /// committing the write only if the stream ended cleanly (its digest
-    /// verified) with the announced size.
-    async fn copy(&self, raw: wkg_client::oci::RawBlob) -> Result<u64, Error> {
+    /// verified) with the announced size. With `hash_here`, the bytes are
+    /// also hashed here and must match the digest.
+    async fn copy(&self, raw: wkg_client::oci::RawBlob, hash_here: bool) -> Result<u64, Error> {
         let upstream = self.upstream.name().to_string();
         let storage = |e: crate::storage::Error| Error::Local(e.to_string());
         let mut writer = self
@@ -246,6 +243,7 @@ impl Download {
             .writer(StorageKey::Blob(&self.digest))
             .await
             .map_err(storage)?;
+        let mut hasher = hash_here.then(|| Hasher::new(self.digest.algorithm()));
         let fetched = global()
             .upstream_fetched_bytes
             .get_or_create(&UpstreamLabels {
@@ -255,7 +253,9 @@ impl Download {
         // The digest is checked by the client library: a `RawBlob` stream
         // whose bytes do not hash to the digest fails instead of ending (the
         // corrupt-upstream test covers it). Hashing again here would double
-        // the CPU cost of every cold pull.
+        // the CPU cost of every cold pull. A blob stored already for another
+        // repository is hashed here too: the link would hand out that
+        // repository's bytes, so it rests on no library's check alone.
         // Bytes received, and bytes flushed to the spool and the store:
         // network chunks are small, so they are gathered into pieces of
         // FLUSH_BYTES first (one blocking spool write and one store write each).
@@ -292,6 +292,9 @@ impl Download {
                 if let Err(error) = spool_write(&self.flight.spool, written, piece.clone()).await {
                     break Err(error);
                 }
+                if let Some(hasher) = &mut hasher {
+                    hasher.update(&piece);
+                }
                 if let Err(error) = writer.write(piece).await {
                     break Err(storage(error));
                 }
@@ -306,6 +309,8 @@ impl Download {
         let verified = outcome.and_then(|()| {
             if raw.length.is_some_and(|announced| written != announced) {
                 Err(self.broken(format!("{written} of {:?} bytes arrived", raw.length)))
+            } else if hasher.is_some_and(|hasher| hasher.finish() != self.digest) {
+                Err(self.corrupt("blob content"))
             } else {
                 Ok(())
             }
