@@ -75,6 +75,14 @@ async fn garbage_and_misshapen_wasm_packages_are_rejected() {
             ),
         ),
         (
+            "layer size not the blob's",
+            manifest(
+                &config,
+                2,
+                json!([{ "mediaType": WASM_LAYER, "digest": layer, "size": component.len() + 1 }]),
+            ),
+        ),
+        (
             "config not an object",
             manifest(&not_object, 3, json!([wasm_layer])),
         ),
@@ -211,4 +219,250 @@ async fn layers_above_the_parse_limit_get_a_header_check() {
     not_wasm.extend(fixtures::pseudo_random(4096, 6));
     let (response, _) = app.publish_wasm("ns/big", "1.0.1", &not_wasm, "t").await;
     assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+}
+
+const ALICE: (&str, &str) = ("alice", "alice-password-1");
+const MALLORY: (&str, &str) = ("mallory", "mallory-password-1");
+
+/// Token mode: alice may push and pull `secret/*`, mallory `evil/*`, and
+/// alice has published `secret/app@1.0.0`, a component with metadata. The
+/// harness client is left authenticated as mallory. Returns alice's bytes.
+async fn alice_and_mallory() -> (TestApp, Vec<u8>) {
+    let mut app = TestApp::spawn_token_mode("").await;
+    for ((user, password), pattern) in [(ALICE, "secret/*"), (MALLORY, "evil/*")] {
+        app.add_user(user, Some(password)).await;
+        app.grant(user, pattern, "pull,push").await;
+    }
+    app.authenticate_client_as(ALICE.0, ALICE.1);
+    let secret = fixtures::component_with_metadata("alice's secret component", "MIT");
+    let (response, _) = app
+        .publish_wasm("secret/app", "1.0.0", &secret, "2026-01-01T00:00:00Z")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    app.authenticate_client_as(MALLORY.0, MALLORY.1);
+    (app, secret)
+}
+
+/// An image manifest with one layer of `layer_type`, optionally foreign.
+fn one_layer_manifest(
+    (config_type, config, config_size): (&str, &str, usize),
+    (layer_type, layer, layer_size): (&str, &str, usize),
+    foreign: bool,
+) -> Vec<u8> {
+    let mut descriptor = json!({ "mediaType": layer_type, "digest": layer, "size": layer_size });
+    if foreign {
+        descriptor["urls"] = json!(["https://example.com/app.wasm"]);
+    }
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": config_type, "digest": config, "size": config_size },
+        "layers": [descriptor],
+    }))
+    .unwrap()
+}
+
+/// Status and body of a response, the body with `digest` written as `<digest>`.
+async fn answer(response: reqwest::Response, digest: &str) -> (StatusCode, String) {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    (status, body.replace(digest, "<digest>"))
+}
+
+#[tokio::test]
+async fn a_manifest_cannot_read_another_repositorys_blob() {
+    let (app, secret) = alice_and_mallory().await;
+    let secret_digest = sha256_digest(&secret);
+    // The same size as alice's layer, stored nowhere.
+    let mut nowhere = secret.clone();
+    *nowhere.last_mut().unwrap() ^= 0xff;
+    let nowhere_digest = sha256_digest(&nowhere);
+    let config = fixtures::wasm_config(&secret, "2026-02-01T00:00:00Z");
+    let config_digest = app.push_blob("evil/pkg", &config).await;
+    let wasm = |layer: &str, foreign| {
+        one_layer_manifest(
+            (WASM_CONFIG, &config_digest, config.len()),
+            (WASM_LAYER, layer, secret.len()),
+            foreign,
+        )
+    };
+
+    // The attack: alice's layer as a foreign layer of mallory's package.
+    let response = app
+        .put_manifest(
+            "evil/pkg",
+            "1.0.0",
+            OCI_MANIFEST,
+            &wasm(&secret_digest, true),
+        )
+        .await;
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("foreign layer"), "{message}");
+
+    // The oracle: foreign or not, a digest held by another repository gets
+    // exactly the answer of one stored nowhere.
+    for foreign in [true, false] {
+        let held = app
+            .put_manifest(
+                "evil/pkg",
+                "1.0.1",
+                OCI_MANIFEST,
+                &wasm(&secret_digest, foreign),
+            )
+            .await;
+        let held = answer(held, &secret_digest).await;
+        let absent = app
+            .put_manifest(
+                "evil/pkg",
+                "1.0.1",
+                OCI_MANIFEST,
+                &wasm(&nowhere_digest, foreign),
+            )
+            .await;
+        let absent = answer(absent, &nowhere_digest).await;
+        assert_eq!(held, absent, "foreign: {foreign}");
+        let code = if foreign {
+            "MANIFEST_INVALID"
+        } else {
+            "MANIFEST_BLOB_UNKNOWN"
+        };
+        assert_eq!(held.0, StatusCode::BAD_REQUEST);
+        assert!(held.1.contains(code), "{}", held.1);
+    }
+    // Alice's blob as a (non-Wasm) config, and alice's manifest in an index.
+    let alice_manifest = app.app.db.get_tagged_manifest("secret/app", "1.0.0").await;
+    let alice_manifest = alice_manifest.unwrap().unwrap().digest;
+    let index = |digest: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2, "mediaType": fixtures::OCI_INDEX,
+            "manifests": [{ "mediaType": OCI_MANIFEST, "digest": digest, "size": 10 }],
+        }))
+        .unwrap()
+    };
+    let artifact = |config: &str| {
+        one_layer_manifest(
+            (fixtures::ARTIFACT_CONFIG, config, secret.len()),
+            (fixtures::ARTIFACT_LAYER, &config_digest, config.len()),
+            false,
+        )
+    };
+    for (held, absent, media_type) in [
+        (
+            index(&alice_manifest),
+            index(&nowhere_digest),
+            fixtures::OCI_INDEX,
+        ),
+        (
+            artifact(&secret_digest),
+            artifact(&nowhere_digest),
+            OCI_MANIFEST,
+        ),
+    ] {
+        let held = app.put_manifest("evil/pkg", "x", media_type, &held).await;
+        let digest = if media_type == OCI_MANIFEST {
+            &secret_digest
+        } else {
+            &alice_manifest
+        };
+        let held = answer(held, digest).await;
+        let absent = app.put_manifest("evil/pkg", "x", media_type, &absent).await;
+        let absent = answer(absent, &nowhere_digest).await;
+        assert_eq!(held, absent);
+        assert!(held.1.contains("MANIFEST_BLOB_UNKNOWN"), "{}", held.1);
+    }
+
+    // A non-Wasm manifest may carry a foreign layer (OCI's non-distributable
+    // content) without the blob, but that does not make the blob readable.
+    let plain = |layer: &str| {
+        one_layer_manifest(
+            (fixtures::ARTIFACT_CONFIG, &config_digest, config.len()),
+            (fixtures::ARTIFACT_LAYER, layer, secret.len()),
+            true,
+        )
+    };
+    for layer in [&secret_digest, &nowhere_digest] {
+        let response = app
+            .put_manifest("evil/pkg", "plain", OCI_MANIFEST, &plain(layer))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+
+    // Mounting alice's blob falls back to an upload, from her repository
+    // (mallory may not pull it) or from his (it does not hold the blob),
+    // exactly as for a blob stored nowhere; alice herself may mount it.
+    let mount = |digest: &str, from: &str| {
+        app.client
+            .post(app.url(&format!(
+                "/v2/evil/pkg/blobs/uploads/?mount={digest}&from={from}"
+            )))
+            .send()
+    };
+    for (digest, from) in [
+        (&secret_digest, "secret/app"),
+        (&secret_digest, "evil/pkg"),
+        (&nowhere_digest, "evil/pkg"),
+    ] {
+        let response = mount(digest, from).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::ACCEPTED,
+            "{digest} from {from}"
+        );
+        assert!(
+            response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("/blobs/uploads/")
+        );
+    }
+    let alice_mount = integration_tests::http_client()
+        .post(app.url(&format!(
+            "/v2/secret/copy/blobs/uploads/?mount={secret_digest}&from=secret/app"
+        )))
+        .header(
+            "authorization",
+            integration_tests::auth::basic(ALICE.0, ALICE.1),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alice_mount.status(), StatusCode::CREATED);
+
+    // Nothing of alice's is readable anywhere under evil/, pages included.
+    let session = app
+        .token_for(Some(MALLORY), &["repository:evil/pkg:pull"])
+        .await;
+    for path in [
+        "/packages/evil/pkg".to_string(),
+        "/packages/evil/pkg/1.0.0".to_string(),
+        format!("/v2/evil/pkg/blobs/{secret_digest}"),
+        "/v2/evil/pkg/manifests/1.0.0".to_string(),
+        "/api/v1/packages/evil/pkg".to_string(),
+        "/api/v1/packages/evil/pkg/1.0.0".to_string(),
+        "/api/v1/packages/evil/pkg/1.0.0/wit".to_string(),
+        "/api/v1/packages/evil/pkg/1.0.0/content".to_string(),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&path))
+            .header("cookie", format!("wkg-session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = response.bytes().await.unwrap();
+        assert!(!body.windows(secret.len()).any(|w| w == secret), "{path}");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("secret component"),
+            "{path}"
+        );
+    }
+    let listed = app
+        .client
+        .get(app.url("/api/v1/packages?q=secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert!(!listed.text().await.unwrap().contains("evil"));
 }

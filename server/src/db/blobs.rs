@@ -23,16 +23,22 @@ impl Db {
         Ok(())
     }
 
-    /// Links an already stored blob into `repository` (cross-repository
-    /// mount). Returns false when the blob is not stored.
-    pub async fn link_existing_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+    /// Links a blob of `from` into `repository` (cross-repository mount).
+    /// Returns false, linking nothing, when `from` does not hold the blob:
+    /// whether another repository stores it does not matter. The caller
+    /// checks that the client may pull `from`.
+    pub async fn mount_blob(&self, repository: &str, from: &str, digest: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         ensure_repository(&mut tx, repository).await?;
-        let known: Option<(i64,)> = sqlx::query_as("SELECT size FROM blobs WHERE digest = $1")
-            .bind(digest)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_none() {
+        let linked: Option<(i64,)> = sqlx::query_as(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+             WHERE rb.repository = $1 AND rb.digest = $2",
+        )
+        .bind(from)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if linked.is_none() {
             tx.rollback().await?;
             return Ok(false);
         }

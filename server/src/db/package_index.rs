@@ -61,6 +61,14 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for IndexedVersion {
     }
 }
 
+/// The condition every index read adds: a version is visible only while its
+/// Wasm layer is linked into its own repository. Rows are written only from
+/// content read through those links, so this changes nothing for them; it
+/// keeps a row from an older gateway (or one whose layer was unlinked since)
+/// from showing content the repository does not hold.
+pub(super) const LAYER_LINKED: &str = "EXISTS (SELECT 1 FROM repository_blobs rb \
+     WHERE rb.repository = package_versions.repository AND rb.digest = package_versions.layer_digest)";
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 fn like_pattern(text: &str) -> String {
     let escaped = text
@@ -84,7 +92,7 @@ impl Db {
         let (after_ns, after_name) = after.unwrap_or(("", ""));
         let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT namespace, name FROM package_versions \
-             WHERE namespace IS NOT NULL AND name IS NOT NULL AND deleted = 0 \
+             WHERE namespace IS NOT NULL AND name IS NOT NULL AND deleted = 0 AND {LAYER_LINKED} \
              AND (CAST($1 AS TEXT) IS NULL OR namespace = $1) \
              AND (CAST($2 AS TEXT) IS NULL OR LOWER(namespace || ':' || name) LIKE $2 ESCAPE '\\' \
                   OR LOWER(COALESCE(metadata, '')) LIKE $2 ESCAPE '\\' \
@@ -110,7 +118,7 @@ impl Db {
     ) -> Result<Vec<IndexedVersion>> {
         let rows: Vec<IndexedVersion> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM package_versions \
-             WHERE namespace = $1 AND name = $2 AND deleted = 0"
+             WHERE namespace = $1 AND name = $2 AND deleted = 0 AND {LAYER_LINKED}"
         )))
         .bind(namespace)
         .bind(name)
@@ -127,7 +135,7 @@ impl Db {
     ) -> Result<Option<IndexedVersion>> {
         let row: Option<IndexedVersion> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM package_versions \
-             WHERE namespace = $1 AND name = $2 AND version = $3 AND deleted = 0"
+             WHERE namespace = $1 AND name = $2 AND version = $3 AND deleted = 0 AND {LAYER_LINKED}"
         )))
         .bind(namespace)
         .bind(name)
@@ -144,10 +152,10 @@ impl Db {
         name: &str,
         version: &str,
     ) -> Result<Option<String>> {
-        let row: Option<(Option<String>,)> = sqlx::query_as(
+        let row: Option<(Option<String>,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT wit_text FROM package_versions \
-             WHERE namespace = $1 AND name = $2 AND version = $3 AND deleted = 0",
-        )
+             WHERE namespace = $1 AND name = $2 AND version = $3 AND deleted = 0 AND {LAYER_LINKED}"
+        )))
         .bind(namespace)
         .bind(name)
         .bind(version)

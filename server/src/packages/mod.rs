@@ -2,6 +2,13 @@
 //! `application/vnd.wasm.config.v0+json` is a Wasm package and must carry
 //! exactly one `application/wasm` layer holding a real component or core
 //! module. Everything else is plain OCI content, stored as pushed.
+//!
+//! Blobs are global and content-addressed, so reading one by digest alone
+//! would read what any repository holds. Everything here (validation at
+//! push, indexing, reindex) reads a blob only through its link into the
+//! manifest's own repository ([`read_linked`]), and the package API serves
+//! content the same way: a manifest cannot make a blob readable in its
+//! repository unless the blob is linked there.
 
 pub mod inspect;
 pub mod naming;
@@ -16,7 +23,6 @@ use crate::db::VersionContent;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::registry::manifests::{BlobFacts, ManifestFacts};
-use crate::storage::StorageKey;
 
 pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 pub const WASM_LAYER: &str = "application/wasm";
@@ -67,9 +73,13 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::ManifestInvalid, message)
 }
 
-/// Checks a manifest whose blobs are all present. Returns `None` for plain
-/// OCI content.
-pub async fn check_manifest(app: &App, facts: &ManifestFacts) -> ApiResult<Option<WasmPackage>> {
+/// Checks a manifest of `repository`, reading its config and layer only
+/// through their links there. Returns `None` for plain OCI content.
+pub async fn check_manifest(
+    app: &App,
+    repository: &str,
+    facts: &ManifestFacts,
+) -> ApiResult<Option<WasmPackage>> {
     let Some(config) = facts
         .config
         .as_ref()
@@ -89,8 +99,17 @@ pub async fn check_manifest(app: &App, facts: &ManifestFacts) -> ApiResult<Optio
             layer.media_type
         )));
     }
-    check_config(app, config).await?;
-    let facts = validate::check_layer(app, layer).await?;
+    // Refused before anything is looked up, so the answer is the same
+    // whether or not some repository holds that digest.
+    if layer.foreign {
+        return Err(invalid(format!(
+            "the Wasm layer {} is a foreign layer (it has \"urls\"); a Wasm package's layer \
+             must be pushed to this repository as a blob, without urls",
+            layer.digest
+        )));
+    }
+    check_config(app, repository, config).await?;
+    let facts = validate::check_layer(app, repository, layer).await?;
     Ok(Some(WasmPackage {
         layer: layer.clone(),
         facts,
@@ -98,14 +117,14 @@ pub async fn check_manifest(app: &App, facts: &ManifestFacts) -> ApiResult<Optio
 }
 
 /// The config must be a JSON object; none of its fields are required.
-async fn check_config(app: &App, config: &BlobFacts) -> ApiResult<()> {
+async fn check_config(app: &App, repository: &str, config: &BlobFacts) -> ApiResult<()> {
     if config.size > MAX_CONFIG_BYTES {
         return Err(invalid(format!(
             "the Wasm config blob is {} bytes; it must be a JSON object of at most {MAX_CONFIG_BYTES} bytes",
             config.size
         )));
     }
-    let bytes = read_blob(app, &config.digest, MAX_CONFIG_BYTES).await?;
+    let bytes = read_linked(app, repository, config, None, MAX_CONFIG_BYTES).await?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(_)) => Ok(()),
         Ok(_) => Err(invalid("the Wasm config blob must be a JSON object")),
@@ -113,14 +132,42 @@ async fn check_config(app: &App, config: &BlobFacts) -> ApiResult<()> {
     }
 }
 
-/// Reads a stored blob that is known to be at most `limit` bytes.
-pub async fn read_blob(app: &App, digest: &str, limit: u64) -> ApiResult<Vec<u8>> {
-    let digest: Digest = digest.parse()?;
-    let mut stream = app
-        .storage
-        .read(StorageKey::Blob(&digest), None)
-        .await?
-        .stream;
+/// The size of `blob` as linked in `repository`. A blob not linked there
+/// is unknown, exactly like one stored nowhere; a descriptor whose size is
+/// not the blob's is invalid (the index records the size and serves it as
+/// `Content-Length`).
+async fn linked_size(app: &App, repository: &str, blob: &BlobFacts) -> ApiResult<u64> {
+    let Some(size) = app.db.blob_size_in(repository, &blob.digest).await? else {
+        return Err(ApiError::bad_request(
+            ErrorCode::ManifestBlobUnknown,
+            format!(
+                "the manifest refers to content not in repository {repository}: {}; push it first",
+                blob.digest
+            ),
+        )
+        .with_detail(serde_json::json!({ "missing": [blob.digest] })));
+    };
+    if size != blob.size {
+        return Err(invalid(format!(
+            "the descriptor of {} says {} bytes, but the blob has {size}",
+            blob.digest, blob.size
+        )));
+    }
+    Ok(size)
+}
+
+/// Reads (a range of) `blob` through its link into `repository`, refusing
+/// more than `limit` bytes.
+pub async fn read_linked(
+    app: &App,
+    repository: &str,
+    blob: &BlobFacts,
+    range: Option<std::ops::Range<u64>>,
+    limit: u64,
+) -> ApiResult<Vec<u8>> {
+    let size = linked_size(app, repository, blob).await?;
+    let digest: Digest = blob.digest.parse()?;
+    let mut stream = app.storage.read_blob(&digest, size, range).await?.stream;
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;

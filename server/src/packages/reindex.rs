@@ -1,7 +1,8 @@
 //! (Re)building the package index from what is stored: `wkg-gateway
 //! reindex` for everything, and lazily for one repository when the package
 //! API finds nothing indexed for it. Content that predates indexing, or an
-//! index built by an older gateway, is brought up to date this way.
+//! index built by an older gateway, is brought up to date this way. Like a
+//! push, it reads blobs only through their links into the repository.
 
 use crate::app::App;
 use crate::db::{VersionClaim, VersionConflict};
@@ -50,7 +51,7 @@ pub async fn index_repository(
                 continue;
             }
         };
-        let package = match crate::packages::check_manifest(app, &facts).await {
+        let package = match crate::packages::check_manifest(app, repository, &facts).await {
             Ok(Some(package)) => package,
             Ok(None) => continue,
             Err(error) => {

@@ -3,19 +3,15 @@
 //! a blocking thread with a time limit, so a hostile binary can neither
 //! crash nor stall the request path.
 
-use std::ops::Range;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use wasmparser::{Validator, WasmFeatures};
 
 use super::inspect::{WasmFacts, inspect};
-use super::{invalid, read_blob};
+use super::{invalid, read_linked};
 use crate::app::App;
-use crate::digest::Digest;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::registry::manifests::BlobFacts;
-use crate::storage::StorageKey;
 
 const MAGIC: &[u8; 4] = b"\0asm";
 const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
@@ -52,9 +48,10 @@ pub fn validate_bytes(bytes: &[u8]) -> Result<WasmKind, String> {
     Ok(kind)
 }
 
-/// Checks a stored layer and learns what it can about it: full validation
-/// and inspection up to the configured size, the header beyond it.
-pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmFacts> {
+/// Checks a layer linked in `repository` and learns what it can about it:
+/// full validation and inspection up to the configured size, the header
+/// beyond it.
+pub async fn check_layer(app: &App, repository: &str, layer: &BlobFacts) -> ApiResult<WasmFacts> {
     let reject = |why: String| {
         invalid(format!(
             "layer {} is not a valid Wasm component or module: {why}",
@@ -63,11 +60,11 @@ pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmFacts> {
     };
     let limits = &app.config.packages;
     if layer.size > limits.parse_size_limit {
-        let header = read_range(app, &layer.digest, 0..8).await?;
+        let header = read_linked(app, repository, layer, Some(0..8), 8).await?;
         let kind = kind_from_header(&header).map_err(reject)?;
         return Ok(WasmFacts::unindexed(kind));
     }
-    let bytes = Arc::new(read_blob(app, &layer.digest, limits.parse_size_limit).await?);
+    let bytes = Arc::new(read_linked(app, repository, layer, None, limits.parse_size_limit).await?);
     let validation = tokio::task::spawn_blocking({
         let bytes = bytes.clone();
         move || validate_bytes(&bytes)
@@ -97,20 +94,6 @@ pub async fn check_layer(app: &App, layer: &BlobFacts) -> ApiResult<WasmFacts> {
             }
         },
     )
-}
-
-async fn read_range(app: &App, digest: &str, range: Range<u64>) -> ApiResult<Vec<u8>> {
-    let digest: Digest = digest.parse()?;
-    let mut stream = app
-        .storage
-        .read(StorageKey::Blob(&digest), Some(range))
-        .await?
-        .stream;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        bytes.extend_from_slice(&chunk.map_err(ApiError::from)?);
-    }
-    Ok(bytes)
 }
 
 impl WasmKind {

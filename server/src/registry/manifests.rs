@@ -1,5 +1,15 @@
 //! Manifest checks: which media types are accepted, what a manifest refers
 //! to, and what the referrers API needs to know about it.
+//!
+//! Blobs are global, but a manifest may only refer to blobs linked into its
+//! own repository (`ManifestFacts::blobs`, checked against the repository's
+//! links before anything is stored or read). Foreign layers (descriptors
+//! with `urls`, for non-distributable content) are the one exception the
+//! OCI spec asks for: a non-Wasm manifest may carry them without the blob
+//! being pushed, but they are never linked, read or served here, since the
+//! registry does not hold them for that repository. A Wasm package's layer
+//! must be readable to validate and index it, so a foreign one is refused
+//! (see `packages::check_manifest`).
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde_json::Value;
@@ -23,7 +33,8 @@ pub struct ManifestFacts {
     pub subject: Option<String>,
     /// Annotations as a JSON object, if any.
     pub annotations: Option<String>,
-    /// Blobs that must exist in the repository (config and layers).
+    /// Blobs that must be linked in the repository: the config and every
+    /// layer but foreign ones.
     pub blobs: Vec<String>,
     /// The config descriptor of an image manifest.
     pub config: Option<BlobFacts>,
@@ -39,6 +50,9 @@ pub struct BlobFacts {
     pub media_type: String,
     pub digest: String,
     pub size: u64,
+    /// A foreign layer: it has `urls`, and is not required to be (nor ever
+    /// read as if it were) a blob of the repository.
+    pub foreign: bool,
 }
 
 impl From<&Descriptor> for BlobFacts {
@@ -47,8 +61,16 @@ impl From<&Descriptor> for BlobFacts {
             media_type: descriptor.media_type().to_string(),
             digest: descriptor.digest().to_string(),
             size: descriptor.size(),
+            foreign: is_foreign(descriptor),
         }
     }
+}
+
+fn is_foreign(descriptor: &Descriptor) -> bool {
+    descriptor
+        .urls()
+        .as_ref()
+        .is_some_and(|urls| !urls.is_empty())
 }
 
 /// The manifest `reference` (a tag or a digest) names in `repository`, if
@@ -124,7 +146,7 @@ fn image_manifest(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiErr
             .layers()
             .iter()
             // Foreign layers live elsewhere and are fetched from their URLs.
-            .filter(|layer| layer.urls().as_ref().is_none_or(Vec::is_empty))
+            .filter(|layer| !is_foreign(layer))
             .map(|layer| layer.digest().to_string()),
     );
     let artifact_type = manifest
@@ -203,6 +225,20 @@ mod tests {
         );
         assert_eq!(facts.subject.as_deref(), Some(D1));
         assert_eq!(facts.annotations.as_deref(), Some(r#"{"a":"1","b":"2"}"#));
+    }
+
+    #[test]
+    fn foreign_layers_are_not_required_blobs() {
+        let body = manifest("").replace(
+            r#""size":0}"#,
+            r#""size":0,"urls":["https://example.com/layer"]}"#,
+        );
+        let facts = inspect(Some(OCI_MANIFEST), body.as_bytes()).unwrap();
+        assert_eq!(facts.blobs, vec![D2.to_string()]);
+        assert!(facts.layers[0].foreign);
+        assert!(!facts.config.unwrap().foreign);
+        let plain = inspect(Some(OCI_MANIFEST), manifest("").as_bytes()).unwrap();
+        assert!(!plain.layers[0].foreign);
     }
 
     #[test]

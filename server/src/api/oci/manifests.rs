@@ -140,7 +140,7 @@ pub async fn put(
         .with_detail(json!({ "missing": missing })));
     }
 
-    let package = crate::packages::check_manifest(&app, &facts).await?;
+    let package = crate::packages::check_manifest(&app, repo.as_str(), &facts).await?;
     let digest_text = digest.to_string();
     let mut references: Vec<(String, &'static str)> =
         facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();

@@ -86,7 +86,9 @@ pub async fn start(
 
 /// Links `digest` from `from` into `repo` when `from` has it. Anything that
 /// prevents the mount (bad digest, unknown source, a source the caller may
-/// not pull) falls back to a normal upload, as the spec asks.
+/// not pull, a blob `from` does not hold, wherever else it is stored) falls
+/// back to a normal upload, as the spec asks, so the answer never tells what
+/// another repository holds.
 async fn try_mount(
     app: &AppState,
     repo: &RepoName,
@@ -96,13 +98,11 @@ async fn try_mount(
     let (Ok(digest), Some(Ok(from))) = (mount.parse::<Digest>(), from.map(RepoName::parse)) else {
         return Ok(None);
     };
-    let key = digest.to_string();
-    if app.db.blob_size_in(from.as_str(), &key).await?.is_none() {
-        return Ok(None);
-    }
+    // One transaction checks `from`'s link and adds `repo`'s, so a blob
+    // unlinked from `from` meanwhile is not mounted.
     Ok(app
         .db
-        .link_existing_blob(repo.as_str(), &key)
+        .mount_blob(repo.as_str(), from.as_str(), &digest.to_string())
         .await?
         .then_some(digest))
 }

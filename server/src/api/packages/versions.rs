@@ -108,11 +108,19 @@ pub async fn content(
 ) -> ApiResult<Response> {
     let found = find(&app, &namespace, &name, &version).await?;
     let digest: Digest = found.layer_digest.parse()?;
-    let size = u64::try_from(found.size).unwrap_or_default();
+    // Served only through the layer's link into the version's own
+    // repository (the index is never a way to read another one's blobs).
+    let Some(size) = app
+        .db
+        .blob_size_in(&found.repository, &found.layer_digest)
+        .await?
+    else {
+        return Err(version_unknown(&namespace, &name, &version));
+    };
     let read = app.storage.read_blob(&digest, size, None).await?;
     let mut headers = HeaderMap::new();
     set(&mut headers, header::CONTENT_TYPE, "application/wasm");
-    set(&mut headers, header::CONTENT_LENGTH, found.size.to_string());
+    set(&mut headers, header::CONTENT_LENGTH, size.to_string());
     set(&mut headers, header::ETAG, format!("\"{digest}\""));
     set(
         &mut headers,
