@@ -268,15 +268,7 @@ impl Auth {
         })?;
         let checked = self
             .verifications
-            .run(async {
-                match &stored {
-                    Some(hash) => password::verify(password.to_string(), hash.clone()).await,
-                    None => {
-                        password::verify_nothing(password.to_string()).await;
-                        false
-                    }
-                }
-            })
+            .verify(password.to_string(), stored.clone())
             .await;
         let ok = match checked {
             Ok(ok) => ok,
@@ -491,7 +483,7 @@ fn live_token(row: AccessTokenRow) -> Result<AccessTokenRow, AuthError> {
 }
 
 /// At most `max` characters of client-supplied text, for messages.
-fn bounded(text: &str, max: usize) -> String {
+pub fn bounded(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_string(),

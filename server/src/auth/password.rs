@@ -26,35 +26,41 @@ pub async fn hash(password: String) -> Result<String, String> {
 /// Checks a password against a stored PHC string (constant-time compare
 /// inside argon2). A malformed stored hash never verifies.
 pub async fn verify(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_blocking(&password, &stored))
+        .await
+        .unwrap_or(false)
 }
 
-/// Burns about as much time as a verification, so unknown user names and
-/// robots (no password) answer as slowly as wrong passwords.
-pub async fn verify_nothing(password: String) {
+fn verify_blocking(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash to verify against when there is none (unknown user, robot), so
+/// those answer as slowly as wrong passwords.
+async fn dummy_hash() -> Option<String> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored = match DUMMY.get() {
-        Some(hash) => hash.clone(),
-        None => match hash("not a password".to_string()).await {
-            Ok(hash) => DUMMY.get_or_init(|| hash).clone(),
-            Err(_) => return,
-        },
-    };
-    let _ = verify(password, stored).await;
+    match DUMMY.get() {
+        Some(hash) => Some(hash.clone()),
+        None => {
+            let hash = hash("not a password".to_string()).await.ok()?;
+            Some(DUMMY.get_or_init(|| hash).clone())
+        }
+    }
 }
 
 /// At most `running` verifications at once, at most `queued` waiting.
+///
+/// The slot is held by the blocking verification itself, not by the
+/// request: a client that gives up (a reset stream, a timeout) cannot free
+/// a slot while its Argon2 work still runs, and a waiter that gives up
+/// leaves the queue count as it found it.
 #[derive(Debug)]
 pub struct VerifyGate {
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: std::sync::atomic::AtomicUsize,
     queued: usize,
 }
@@ -63,33 +69,61 @@ pub struct VerifyGate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
+/// Counts one waiter for as long as it lives.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize, usize);
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        let before = counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Self(counter, before)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 impl VerifyGate {
     pub fn new(running: usize, queued: usize) -> Self {
         Self {
-            permits: tokio::sync::Semaphore::new(running.max(1)),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(running.max(1))),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queued,
         }
     }
 
-    /// Runs `work` (a verification) when a slot is free, or refuses at
+    async fn acquire(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let waiting = Waiting::enter(&self.waiting);
+        if waiting.1 >= self.queued {
+            return Err(Busy);
+        }
+        self.permits.clone().acquire_owned().await.map_err(|_| Busy)
+    }
+
+    /// Verifies `password` against `stored` (against a dummy hash when
+    /// `None`, which never verifies) when a slot is free, or refuses at
     /// once when `queued` others are already waiting.
-    pub async fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Busy> {
-        use std::sync::atomic::Ordering;
-        let _permit = match self.permits.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => {
-                let before = self.waiting.fetch_add(1, Ordering::AcqRel);
-                let acquired = if before >= self.queued {
-                    None
-                } else {
-                    self.permits.acquire().await.ok()
-                };
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
-                acquired.ok_or(Busy)?
-            }
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
+        let real = stored.is_some();
+        let Some(hash) = (match stored {
+            Some(hash) => Some(hash),
+            None => dummy_hash().await,
+        }) else {
+            return Ok(false);
         };
-        Ok(work.await)
+        let permit = self.acquire().await?;
+        let verified = tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            verify_blocking(&password, &hash)
+        })
+        .await
+        .unwrap_or(false);
+        Ok(real && verified)
     }
 }
 
@@ -106,28 +140,32 @@ mod tests {
 
     #[tokio::test]
     async fn the_gate_queues_a_few_and_refuses_the_rest() {
+        use std::sync::atomic::Ordering;
         let gate = std::sync::Arc::new(super::VerifyGate::new(1, 2));
-        let (release, hold) = tokio::sync::watch::channel(false);
-        let mut running = Vec::new();
-        // One runs and holds its slot; two wait.
-        for _ in 0..3 {
-            let gate = gate.clone();
-            let mut hold = hold.clone();
-            running.push(tokio::spawn(async move {
-                gate.run(async move {
-                    let _ = hold.wait_for(|go| *go).await;
-                })
-                .await
-            }));
-        }
-        while gate.waiting.load(std::sync::atomic::Ordering::Acquire) < 2 {
+        let held = gate.acquire().await.unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.acquire().await.map(drop) })
+            })
+            .collect();
+        while gate.waiting.load(Ordering::Acquire) < 2 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(gate.run(async {}).await, Err(super::Busy));
-        release.send(true).unwrap();
-        for task in running {
-            assert_eq!(task.await.unwrap(), Ok(()));
+        assert_eq!(gate.acquire().await.map(drop), Err(super::Busy));
+        // A waiter that gives up leaves the queue as it found it.
+        waiters[0].abort();
+        while gate.waiting.load(Ordering::Acquire) > 1 {
+            tokio::task::yield_now().await;
         }
-        assert_eq!(gate.run(async {}).await, Ok(()));
+        drop(held);
+        assert_eq!(waiters.into_iter().nth(1).unwrap().await.unwrap(), Ok(()));
+        assert_eq!(gate.waiting.load(Ordering::Acquire), 0);
+        assert_eq!(gate.verify("x".into(), None).await, Ok(false));
+        let stored = super::hash("s3cret-pw".into()).await.unwrap();
+        assert_eq!(
+            gate.verify("s3cret-pw".into(), Some(stored)).await,
+            Ok(true)
+        );
     }
 }
