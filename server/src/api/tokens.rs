@@ -93,7 +93,10 @@ pub async fn revoke(
     if !mine {
         return Err(ApiError::not_found(
             ErrorCode::ResourceUnknown,
-            format!("you have no token with id {id:?}"),
+            format!(
+                "you have no token with id {:?}",
+                crate::auth::bounded(&id, 64)
+            ),
         ));
     }
     admin::revoke_token(&app.db, &id).await?;

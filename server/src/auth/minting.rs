@@ -158,22 +158,25 @@ impl Auth {
                 "refresh tokens are for users; anonymous callers need none".into(),
             ));
         }
-        caller.via = match caller.token_id.clone() {
-            Some(id) => Via::AccessToken(id),
-            None => Via::Password,
-        };
+        // Never `Via::Password`: only a password itself proves that (and
+        // only that may create personal tokens).
+        caller.via = Via::Jwt;
         Ok(caller)
     }
 
     /// Ends a web session's JWT before it expires. A token that no longer
     /// verifies needs no ending.
     pub async fn end_session(&self, db: &Db, token: &str) -> Result<(), crate::db::Error> {
+        // Only a user's access JWT is a session; anonymous and refresh
+        // tokens are not ended here, so nobody can fill the table with
+        // rows kept for days. The row lives no longer than such a token.
         match jwt::verify(&self.keys, token, &self.issuer, &self.service) {
-            Ok(claims) => {
-                let expires_at = i64::try_from(claims.exp.saturating_mul(1000)).unwrap_or(i64::MAX);
+            Ok(claims) if claims.kind.is_none() && claims.epoch.is_some() => {
+                let exp = claims.exp.min(jwt::now_secs() + self.token_ttl.as_secs());
+                let expires_at = i64::try_from(exp.saturating_mul(1000)).unwrap_or(i64::MAX);
                 db.revoke_jwt(&claims.jti, expires_at).await
             }
-            Err(_) => Ok(()),
+            _ => Ok(()),
         }
     }
 }
