@@ -379,6 +379,15 @@ async fn challenges_never_echo_what_the_client_put_in_the_path() {
             );
         }
     }
+    // Names nobody validated yet are echoed no longer than a valid one.
+    app.add_user("reader", Some("reader-password")).await;
+    let huge = format!("/v2/{}/manifests/1", "a".repeat(60_000));
+    for authorization in [None, Some(basic("reader", "reader-password"))] {
+        let response = get(&app, &huge, authorization.as_deref()).await;
+        assert!(response.status().is_client_error());
+        let text = response.text().await.unwrap();
+        assert!(text.len() < 1024, "{} bytes echoed", text.len());
+    }
     // A valid repository still gets its scope named.
     let response = get(&app, "/v2/acme/app/manifests/1", None).await;
     let www = response.headers()["www-authenticate"].to_str().unwrap();

@@ -225,6 +225,10 @@ async fn authorize(
                 return Ok(());
             }
             let verb = action.as_str();
+            // Pull routes reach here with names nobody validated yet: echo
+            // no more of them than a valid name could be.
+            let repository = super::bounded(repository, crate::names::MAX_NAME_LEN);
+            let shown_path = super::bounded(path, crate::names::MAX_NAME_LEN);
             if anonymous {
                 return Err(challenge(
                     app,
@@ -247,7 +251,7 @@ async fn authorize(
             }
             Err(denied(format!(
                 "{} may not {verb} {repository}; an admin can grant it with \
-                 `wkg-gateway admin grant {} {path} {verb}`",
+                 `wkg-gateway admin grant {} {shown_path} {verb}`",
                 caller.name(),
                 caller.name(),
             )))
