@@ -17,6 +17,28 @@ impl TestApp {
         Self::spawn_with(&format!("[auth]\nmode = \"token\"\n{extra}\n")).await
     }
 
+    /// A token-mode gateway (`extra` in `[auth]`) with `root` (admin on
+    /// `*`, password `root-password`) authenticating `self.client`, and a
+    /// component published as `1.0.0` in each of `repositories`.
+    pub async fn token_mode_with_packages(extra: &str, repositories: &[&str]) -> Self {
+        let mut app = Self::spawn_token_mode(extra).await;
+        app.add_user("root", Some("root-password")).await;
+        app.grant("root", "*", "admin").await;
+        app.authenticate_client_as("root", "root-password");
+        for repo in repositories {
+            let (response, _) = app
+                .publish_wasm(
+                    repo,
+                    "1.0.0",
+                    &crate::fixtures::component(),
+                    "2024-01-01T00:00:00Z",
+                )
+                .await;
+            assert_eq!(response.status(), 201, "publish {repo}");
+        }
+        app
+    }
+
     /// Adds a user (a robot when `password` is `None`).
     pub async fn add_user(&self, name: &str, password: Option<&str>) {
         admin::add_user(&self.app.db, name, password.map(str::to_string))

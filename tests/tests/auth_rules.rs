@@ -5,29 +5,14 @@
 use std::collections::BTreeSet;
 
 use integration_tests::auth::basic;
-use integration_tests::{TestApp, assert_error, fixtures};
+use integration_tests::{TestApp, assert_error};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 /// A token-mode gateway with `root` (admin) authenticating `app.client`,
 /// and these repositories published.
 async fn with_packages(extra: &str, repositories: &[&str]) -> TestApp {
-    let mut app = TestApp::spawn_token_mode(extra).await;
-    app.add_user("root", Some("root-password")).await;
-    app.grant("root", "*", "admin").await;
-    app.authenticate_client_as("root", "root-password");
-    for repo in repositories {
-        let (response, _) = app
-            .publish_wasm(
-                repo,
-                "1.0.0",
-                &fixtures::component(),
-                "2024-01-01T00:00:00Z",
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED, "publish {repo}");
-    }
-    app
+    TestApp::token_mode_with_packages(extra, repositories).await
 }
 
 async fn send(

@@ -4,7 +4,7 @@
 //! credentials: none widens its source, and ending a source ends them all.
 
 use integration_tests::auth::{basic, bearer, claims_of, token_field};
-use integration_tests::{TestApp, assert_error, fixtures};
+use integration_tests::{TestApp, assert_error};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::{Method, StatusCode};
@@ -469,24 +469,10 @@ async fn an_es256_signing_key_works_end_to_end() {
 /// alice (`acme/*` pull,push; `secret/*` pull,push,delete) and root (admin),
 /// with a component in `acme/app` and in `secret/app`.
 async fn two_namespaces() -> TestApp {
-    let mut app = TestApp::spawn_token_mode("").await;
-    app.add_user("root", Some("root-password")).await;
-    app.grant("root", "*", "admin").await;
+    let app = TestApp::token_mode_with_packages("", &["acme/app", "secret/app"]).await;
     app.add_user("alice", Some("alice-password")).await;
     app.grant("alice", "acme/*", "pull,push").await;
     app.grant("alice", "secret/*", "pull,push,delete").await;
-    app.authenticate_client_as("root", "root-password");
-    for repo in ["acme/app", "secret/app"] {
-        let (response, _) = app
-            .publish_wasm(
-                repo,
-                "1.0.0",
-                &fixtures::component(),
-                "2024-01-01T00:00:00Z",
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-    }
     app
 }
 
