@@ -156,7 +156,7 @@ async fn gc(config_file: Option<PathBuf>, dry_run: bool) -> ExitCode {
         delete_untagged: app.config.gc.delete_untagged,
         grace: app.config.gc.grace,
     };
-    let result = crate::maintenance::gc::collect(&app, options).await;
+    let result = crate::maintenance::gc::collect(&app.db, &app.storage, options).await;
     app.db.close().await;
     match result {
         Ok(report) => {

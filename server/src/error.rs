@@ -238,6 +238,16 @@ impl From<DigestError> for ApiError {
 
 impl From<crate::db::Error> for ApiError {
     fn from(error: crate::db::Error) -> Self {
+        if let crate::db::Error::BlobBeingDeleted(digest) = &error {
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TooManyRequests,
+                format!(
+                    "blob {digest} is being removed by garbage collection; retry the push in a few seconds"
+                ),
+            )
+            .with_header(axum::http::header::RETRY_AFTER, "5");
+        }
         if error.is_unavailable() {
             ApiError::unavailable("database", error)
         } else {

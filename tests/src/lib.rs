@@ -264,6 +264,26 @@ impl Drop for TestApp {
     }
 }
 
+/// Uploads a blob monolithically to the gateway at `base` (any process,
+/// any replica), asserting 201.
+pub async fn push_blob_to(client: &Client, base: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256_digest(bytes);
+    let response = client
+        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={digest}"))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("push blob");
+    let status = response.status();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "blob upload to {repo} on {base}: {}",
+        response.text().await.unwrap_or_default()
+    );
+    digest
+}
+
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }

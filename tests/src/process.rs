@@ -27,6 +27,34 @@ impl GatewayProcess {
         Self::start_on(PathBuf::from(binary), data_dir.to_path_buf(), env)
     }
 
+    /// Like [`Self::start`], on the suite's backends: the database and blob
+    /// store `TestApp` would use (SQLite and disk in `data_dir` by default;
+    /// a fresh PostgreSQL database and S3 prefix under tests/scripts/with-*),
+    /// so replicas started from it share them.
+    pub async fn start_on_test_backends(
+        binary: &str,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let mut all = backend_env(data_dir).await;
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let (binary, data_dir) = (PathBuf::from(binary), data_dir.to_path_buf());
+        tokio::task::spawn_blocking(move || Self::start_on(binary, data_dir, all))
+            .await
+            .expect("gateway start")
+    }
+
+    /// The `WKG_GATEWAY_*` settings this gateway was started with, to point
+    /// another process (`gc`, `reindex`) at the same database and store.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "WKG_GATEWAY_DATA_DIR".to_string(),
+            self.data_dir.display().to_string(),
+        )];
+        env.extend(self.env.iter().cloned());
+        env
+    }
+
     /// Starts the gateway on `127.0.0.1:0` and learns its port from the
     /// "serving" log line, so parallel tests never race for a port.
     fn start_on(binary: PathBuf, data_dir: PathBuf, env: Vec<(String, String)>) -> Self {
@@ -188,6 +216,22 @@ impl Drop for GatewayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `WKG_GATEWAY_*` settings naming the suite's database and blob store for
+/// a gateway whose data lives in `data_dir`.
+pub async fn backend_env(data_dir: &Path) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "WKG_GATEWAY_DATABASE__URL".to_string(),
+        crate::database::database_for_test(data_dir).await,
+    )];
+    for (key, value) in crate::storage::storage_for_test() {
+        env.push((
+            format!("WKG_GATEWAY_STORAGE__{}", key.to_ascii_uppercase()),
+            value,
+        ));
+    }
+    env
 }
 
 /// The port in the gateway's "wkg-gateway is serving ... listen=127.0.0.1:PORT"

@@ -103,7 +103,9 @@ async fn collects_garbage_and_keeps_everything_live() {
         .await;
     age_everything(&app, &fresh).await;
 
-    let dry = collect(&app.app, options(true)).await.unwrap();
+    let dry = collect(&app.app.db, &app.app.storage, options(true))
+        .await
+        .unwrap();
     assert_eq!(dry.manifests_deleted, 1, "{dry:?}");
     assert_eq!(
         status(&app, &format!("/v2/repo/manifests/{dropped}")).await,
@@ -111,7 +113,9 @@ async fn collects_garbage_and_keeps_everything_live() {
         "dry run changes nothing"
     );
 
-    let first = collect(&app.app, options(false)).await.unwrap();
+    let first = collect(&app.app.db, &app.app.storage, options(false))
+        .await
+        .unwrap();
     assert_eq!(
         first,
         GcReport {
@@ -136,7 +140,9 @@ async fn collects_garbage_and_keeps_everything_live() {
     );
 
     age_everything(&app, &fresh).await;
-    let second = collect(&app.app, options(false)).await.unwrap();
+    let second = collect(&app.app.db, &app.app.storage, options(false))
+        .await
+        .unwrap();
     assert_eq!(second.blobs_deleted, 2, "{second:?}");
     assert!(!object_exists(&app, &orphan).await);
     assert!(!object_exists(&app, &dropped_layer).await);
@@ -206,7 +212,9 @@ async fn gc_during_concurrent_pushes_deletes_nothing_live() {
         }));
     }
     for _ in 0..3 {
-        collect(&app.app, options(false)).await.unwrap();
+        collect(&app.app.db, &app.app.storage, options(false))
+            .await
+            .unwrap();
     }
     for (i, push) in pushes.into_iter().enumerate() {
         let layer = push.await.unwrap();

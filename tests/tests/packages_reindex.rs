@@ -5,7 +5,7 @@ use integration_tests::{TestApp, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::Value;
 use wkg_gateway::config::DatabaseConfig;
-use wkg_gateway::db::{Db, NewManifest};
+use wkg_gateway::db::{Db, NewManifest, PutOutcome};
 use wkg_gateway::packages::reindex::index_repository;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
@@ -139,9 +139,10 @@ async fn leave_an_older_gateways_state(app: &TestApp, secret: &[u8]) {
         annotations: None,
         content: &manifest,
         references: vec![(config_digest, "blob")],
+        require_references: true,
     };
-    let conflict = app.app.db.put_manifest(&stored, Some("1.0.0"), None).await;
-    assert!(conflict.unwrap().is_none());
+    let outcome = app.app.db.put_manifest(&stored, Some("1.0.0"), None).await;
+    assert!(matches!(outcome.unwrap(), PutOutcome::Stored));
     sqlx::query(
         "INSERT INTO package_versions (repository, version, layer_digest, manifest_digest, \
          deleted, yanked, namespace, name, kind, size, annotations, metadata, wit_package, \

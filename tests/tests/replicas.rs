@@ -3,23 +3,11 @@
 //! tests/scripts/with-postgres and with-s3).
 
 use integration_tests::fixtures::{self, OCI_MANIFEST};
-use integration_tests::{GatewayProcess, counter, http_client, sha256_digest};
+use integration_tests::{GatewayProcess, counter, http_client, push_blob_to, sha256_digest};
 use reqwest::{Client, StatusCode};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
-
-async fn push_blob(client: &Client, base: &str, repo: &str, bytes: &[u8]) -> String {
-    let digest = sha256_digest(bytes);
-    let response = client
-        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={digest}"))
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    digest
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_moves_between_replicas() {
@@ -90,10 +78,10 @@ async fn pushes_on_one_replica_are_visible_on_the_other_at_once() {
     let a = GatewayProcess::start(BIN, data.path(), &[]);
     let b = a.start_replica();
     let client = http_client();
-    let config = push_blob(&client, &a.base, "team/app", b"{}").await;
+    let config = push_blob_to(&client, &a.base, "team/app", b"{}").await;
     let mut manifests = Vec::new();
     for i in 0..6u8 {
-        let layer = push_blob(&client, &b.base, "team/app", &[i; 32]).await;
+        let layer = push_blob_to(&client, &b.base, "team/app", &[i; 32]).await;
         manifests.push(fixtures::artifact_manifest(&config, 2, &layer, 32, None));
     }
     // One push on A, read from B immediately.
@@ -165,7 +153,7 @@ async fn reads_on_one_replica_follow_writes_on_the_other_at_once() {
     let a = GatewayProcess::start(BIN, data.path(), &[]);
     let b = a.start_replica();
     let client = http_client();
-    let config = push_blob(&client, &a.base, "team/cached", b"{}").await;
+    let config = push_blob_to(&client, &a.base, "team/cached", b"{}").await;
     let get = |base: &str, reference: &str| {
         client
             .get(format!("{base}/v2/team/cached/manifests/{reference}"))
@@ -174,7 +162,7 @@ async fn reads_on_one_replica_follow_writes_on_the_other_at_once() {
     };
     let mut previous: Option<String> = None;
     for round in 0..5u8 {
-        let layer = push_blob(&client, &a.base, "team/cached", &[round; 40]).await;
+        let layer = push_blob_to(&client, &a.base, "team/cached", &[round; 40]).await;
         let manifest = fixtures::artifact_manifest(&config, 2, &layer, 40, None);
         let digest = sha256_digest(&manifest);
         let put = client

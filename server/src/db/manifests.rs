@@ -20,6 +20,21 @@ pub struct NewManifest<'a> {
     pub content: &'a [u8],
     /// `(digest, "blob" | "manifest")` of everything it refers to.
     pub references: Vec<(String, &'static str)>,
+    /// Whether every reference must be in the repository when the manifest
+    /// commits (a client's push). The proxy's ingest stores manifests whose
+    /// blobs it fetches on demand.
+    pub require_references: bool,
+}
+
+/// What [`Db::put_manifest`] did.
+#[derive(Debug)]
+pub enum PutOutcome {
+    Stored,
+    /// The tag is a Wasm package version pinned to other content.
+    VersionTaken(VersionConflict),
+    /// These references are not (any longer) in the repository: nothing
+    /// was written.
+    Missing(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -42,14 +57,19 @@ pub struct Referrer {
 impl Db {
     /// Stores a manifest (idempotent: same digest, same bytes) and points
     /// `tag` at it. With a version claim, the tag is a Wasm package version:
-    /// if that version is pinned to other content, nothing is written and
-    /// the conflict is returned.
+    /// if that version is pinned to other content, nothing is written.
+    ///
+    /// With `require_references`, every blob link and child manifest it
+    /// refers to is re-checked and locked in this transaction (a link's
+    /// time is refreshed, which also restarts its GC grace), so a manifest
+    /// never commits referring to something GC removed meanwhile (see
+    /// `maintenance::gc`).
     pub async fn put_manifest(
         &self,
         manifest: &NewManifest<'_>,
         tag: Option<&str>,
         version: Option<VersionClaim<'_>>,
-    ) -> Result<Option<VersionConflict>> {
+    ) -> Result<PutOutcome> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         ensure_repository(&mut tx, manifest.repository).await?;
@@ -58,12 +78,21 @@ impl Db {
                 claim_version(&mut tx, manifest.repository, manifest.digest, claim).await?
         {
             tx.rollback().await?;
-            return Ok(Some(conflict));
+            return Ok(PutOutcome::VersionTaken(conflict));
         }
+        if manifest.require_references {
+            let missing = lock_references(&mut tx, manifest, now).await?;
+            if !missing.is_empty() {
+                tx.rollback().await?;
+                return Ok(PutOutcome::Missing(missing));
+            }
+        }
+        // On a digest already stored, the no-op update locks its row, which
+        // orders this commit (and its tag) against GC deleting it.
         sqlx::query(
             "INSERT INTO manifests (repository, digest, media_type, artifact_type, subject, \
              annotations, size, content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (repository, digest) DO UPDATE SET size = excluded.size",
         )
         .bind(manifest.repository)
         .bind(manifest.digest)
@@ -102,7 +131,7 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        Ok(None)
+        Ok(PutOutcome::Stored)
     }
 
     pub async fn get_manifest(
@@ -250,4 +279,32 @@ impl Db {
             )
             .collect())
     }
+}
+
+/// Locks what `manifest` refers to in its repository, refreshing each blob
+/// link's time, and returns the references that are not there.
+async fn lock_references(
+    conn: &mut sqlx::AnyConnection,
+    manifest: &NewManifest<'_>,
+    now: i64,
+) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for (child, kind) in &manifest.references {
+        let query = if *kind == "blob" {
+            sqlx::query(
+                "UPDATE repository_blobs SET created_at = $3 WHERE repository = $1 AND digest = $2",
+            )
+            .bind(manifest.repository)
+            .bind(child.as_str())
+            .bind(now)
+        } else {
+            sqlx::query("UPDATE manifests SET size = size WHERE repository = $1 AND digest = $2")
+                .bind(manifest.repository)
+                .bind(child.as_str())
+        };
+        if query.execute(&mut *conn).await?.rows_affected() == 0 {
+            missing.push(child.clone());
+        }
+    }
+    Ok(missing)
 }

@@ -30,8 +30,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use access_tokens::{AccessTokenRow, NewAccessToken};
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use blobs::{BlobClaim, CLAIM_EXPIRY};
 pub use gc::RepositoryGraph;
-pub use manifests::{ManifestRecord, NewManifest, Referrer};
+pub use manifests::{ManifestRecord, NewManifest, PutOutcome, Referrer};
 pub use package_index::IndexedVersion;
 pub use packages::{VersionClaim, VersionConflict, VersionContent};
 pub use uploads::{ChunkConflict, ChunkRow, UploadRow};
@@ -49,6 +50,10 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot prepare the database location {0}: {1}")]
     Location(String, std::io::Error),
+    /// Garbage collection is deleting this blob's object right now (or a
+    /// collector died doing so and the next run finishes it).
+    #[error("blob {0} is being deleted by garbage collection")]
+    BlobBeingDeleted(String),
 }
 
 impl Error {
@@ -57,6 +62,7 @@ impl Error {
         matches!(
             self,
             Error::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+                | Error::BlobBeingDeleted(_)
         )
     }
 }
@@ -69,6 +75,9 @@ pub struct Db {
     pool: AnyPool,
     /// Hot lookups answered from memory (SQLite files only).
     read_caches: Option<std::sync::Arc<read_cache::ReadCaches>>,
+    /// Which engine: the GC protocol locks rows explicitly on PostgreSQL,
+    /// where SQLite serializes every writer anyway (see `gc`).
+    backend: Backend,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -138,7 +147,11 @@ impl Db {
                 None
             }
         };
-        Ok(Self { pool, read_caches })
+        Ok(Self {
+            pool,
+            read_caches,
+            backend,
+        })
     }
 
     /// A round trip to the database (readiness).
@@ -149,6 +162,10 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn close(&self) {

@@ -219,10 +219,21 @@ impl Download {
         self.flight
             .progress
             .send_modify(|p| p.started = Some(raw.length));
-        let size = self.copy(raw, elsewhere).await?;
+        // Claimed for the whole copy, so GC cannot delete the object it
+        // writes before the link commits (see `maintenance::gc`).
+        let claim = db.claim_blob(&digest_text).await.map_err(local)?;
+        let size = match self.copy(raw, elsewhere).await {
+            Ok(size) => size,
+            Err(error) => {
+                if let Err(release) = db.release_claim(claim).await {
+                    tracing::warn!(error = %release, "cannot release a blob claim; it expires on its own");
+                }
+                return Err(error);
+            }
+        };
         db.link_new_blob(
             &self.repository,
-            &digest_text,
+            claim,
             i64::try_from(size).unwrap_or(i64::MAX),
         )
         .await

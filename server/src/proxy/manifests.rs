@@ -7,7 +7,7 @@ use wkg_client::oci::RawManifest;
 
 use super::{Error, Upstream};
 use crate::app::AppState;
-use crate::db::{ManifestRecord, NewManifest, VersionClaim};
+use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim};
 use crate::digest::Digest;
 use crate::error::ApiResult;
 use crate::metrics::{UpstreamLabels, global};
@@ -237,6 +237,7 @@ pub(super) async fn store(
         annotations: facts.annotations.clone(),
         content: &raw.bytes,
         references,
+        require_references: false,
     };
     // A version is pinned once indexed (after its blobs arrive); until then
     // the claim only refuses a version pinned to other content.
@@ -246,7 +247,7 @@ pub(super) async fn store(
             version,
             content: None,
         });
-    if let Some(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
+    if let PutOutcome::VersionTaken(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
         let same_content = wasm_layer(&facts).is_some_and(|layer| layer == conflict.layer_digest);
         if !same_content {
             version_repointed(

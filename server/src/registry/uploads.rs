@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::db::{ChunkConflict, ChunkRow, UploadRow};
+use crate::db::{BlobClaim, ChunkConflict, ChunkRow, UploadRow};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names::RepoName;
@@ -213,6 +213,44 @@ pub async fn finish_session(
     let id = session.id;
     let chunks = app.db.upload_chunks(id).await?;
     check_contiguous(&chunks, session.committed)?;
+    // Claimed before the object is put in place (or found already there),
+    // so GC cannot delete it before the link commits.
+    let claim = app.db.claim_blob(&digest.to_string()).await?;
+    let computed = match place_staged(app, session, &chunks, digest).await {
+        Ok(computed) => computed,
+        Err(error) => {
+            release(app, claim).await;
+            return Err(error);
+        }
+    };
+    if &computed != digest {
+        release(app, claim).await;
+        discard_session(app, id).await?;
+        return Err(digest_mismatch(digest, &computed));
+    }
+    let size = i64::try_from(session.committed).unwrap_or(i64::MAX);
+    app.db.link_new_blob(repo.as_str(), claim, size).await?;
+    discard_session(app, id).await?;
+    Ok(())
+}
+
+/// Ends a claim whose write failed; a claim left behind only delays GC of
+/// that blob until it expires, so failing here is a warning.
+async fn release(app: &App, claim: BlobClaim) {
+    if let Err(error) = app.db.release_claim(claim).await {
+        tracing::warn!(%error, "cannot release a blob claim; it expires on its own");
+    }
+}
+
+/// Puts a session's staged bytes in place as the blob `digest` if they
+/// hash to it, and returns the digest they have.
+async fn place_staged(
+    app: &App,
+    session: &UploadRow,
+    chunks: &[ChunkRow],
+    digest: &Digest,
+) -> ApiResult<Digest> {
+    let id = session.id;
     let target = StorageKey::Blob(digest);
     let already_stored =
         app.db.blob_stored(&digest.to_string()).await? && app.storage.exists(target).await?;
@@ -229,7 +267,7 @@ pub async fn finish_session(
         };
         let computed = match cached {
             Some(hasher) => hasher.finish(),
-            None => hash_chunks(app, id, &chunks, digest.algorithm()).await?,
+            None => hash_chunks(app, id, chunks, digest.algorithm()).await?,
         };
         if &computed == digest {
             app.storage.rename(chunk, target).await?;
@@ -238,7 +276,7 @@ pub async fn finish_session(
     } else if already_stored || chunks.is_empty() {
         let computed = match cached {
             Some(hasher) => hasher.finish(),
-            None => hash_chunks(app, id, &chunks, digest.algorithm()).await?,
+            None => hash_chunks(app, id, chunks, digest.algorithm()).await?,
         };
         if &computed == digest && !already_stored {
             // The empty blob.
@@ -252,7 +290,7 @@ pub async fn finish_session(
         if &computed == digest {
             app.storage
                 .concatenate(
-                    &chunk_keys(id, &chunks),
+                    &chunk_keys(id, chunks),
                     StorageKey::UploadAssembly(id),
                     target,
                 )
@@ -265,7 +303,7 @@ pub async fn finish_session(
         // if the digest matches.
         let mut writer = app.storage.writer(target).await?;
         let mut hasher = Hasher::new(digest.algorithm());
-        let parts = chunk_keys(id, &chunks);
+        let parts = chunk_keys(id, chunks);
         let written = app
             .storage
             .write_parts(&mut writer, &parts, |bytes| hasher.update(bytes))
@@ -283,16 +321,7 @@ pub async fn finish_session(
         computed
     };
 
-    if &computed != digest {
-        discard_session(app, id).await?;
-        return Err(digest_mismatch(digest, &computed));
-    }
-    let size = i64::try_from(session.committed).unwrap_or(i64::MAX);
-    app.db
-        .link_new_blob(repo.as_str(), &digest.to_string(), size)
-        .await?;
-    discard_session(app, id).await?;
-    Ok(())
+    Ok(computed)
 }
 
 /// Stores a whole blob sent in one request body, verifying its digest
@@ -350,11 +379,21 @@ where
         writer.abort().await;
         return Ok(Err(computed));
     }
-    writer.commit().await?;
+    // Claimed before the object appears, so GC cannot delete it before
+    // the link commits.
+    let claim = match app.db.claim_blob(&digest.to_string()).await {
+        Ok(claim) => claim,
+        Err(error) => {
+            writer.abort().await;
+            return Err(error.into());
+        }
+    };
+    if let Err(error) = writer.commit().await {
+        release(app, claim).await;
+        return Err(error.into());
+    }
     let size = i64::try_from(pumped.size).unwrap_or(i64::MAX);
-    app.db
-        .link_new_blob(repo.as_str(), &digest.to_string(), size)
-        .await?;
+    app.db.link_new_blob(repo.as_str(), claim, size).await?;
     Ok(Ok(pumped.size))
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{DOCKER_CONTENT_DIGEST, OCI_SUBJECT, repo, set};
 use crate::app::AppState;
-use crate::db::{ManifestRecord, NewManifest, VersionClaim, VersionConflict};
+use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim, VersionConflict};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
@@ -125,19 +125,8 @@ pub async fn put(
         .missing_manifests(repo.as_str(), &facts.manifests)
         .await?;
     if !missing_blobs.is_empty() || !missing_manifests.is_empty() {
-        let missing: Vec<&String> = missing_blobs.iter().chain(&missing_manifests).collect();
-        return Err(ApiError::bad_request(
-            ErrorCode::ManifestBlobUnknown,
-            format!(
-                "the manifest refers to content not in repository {repo}: {}; push it first",
-                missing
-                    .iter()
-                    .map(|d| d.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-        .with_detail(json!({ "missing": missing })));
+        let missing: Vec<String> = missing_blobs.into_iter().chain(missing_manifests).collect();
+        return Err(content_unknown(&repo, &missing));
     }
 
     let package = crate::packages::check_manifest(&app, repo.as_str(), &facts).await?;
@@ -154,6 +143,7 @@ pub async fn put(
         annotations: facts.annotations.clone(),
         content: &content,
         references,
+        require_references: true,
     };
     let tag = match &reference {
         Reference::Tag(tag) => Some(tag.as_str()),
@@ -169,8 +159,11 @@ pub async fn put(
             version,
             content: content.as_ref(),
         });
-    if let Some(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
-        return Err(version_taken(&repo, &conflict));
+    match app.db.put_manifest(&manifest, tag, claim).await? {
+        PutOutcome::Stored => {}
+        PutOutcome::VersionTaken(conflict) => return Err(version_taken(&repo, &conflict)),
+        // Garbage collection removed it between the check above and the commit.
+        PutOutcome::Missing(missing) => return Err(content_unknown(&repo, &missing)),
     }
 
     let mut headers = HeaderMap::new();
@@ -185,6 +178,18 @@ pub async fn put(
         set(&mut headers, OCI_SUBJECT, subject);
     }
     Ok((StatusCode::CREATED, headers).into_response())
+}
+
+/// `MANIFEST_BLOB_UNKNOWN` naming what the repository lacks.
+fn content_unknown(repo: &RepoName, missing: &[String]) -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::ManifestBlobUnknown,
+        format!(
+            "the manifest refers to content not in repository {repo}: {}; push it first",
+            missing.join(", ")
+        ),
+    )
+    .with_detail(json!({ "missing": missing }))
 }
 
 fn version_taken(repo: &RepoName, conflict: &VersionConflict) -> ApiError {
