@@ -22,6 +22,8 @@ pub struct App {
     pub upload_hashes: HashCache,
     /// Permits for request bodies streamed into storage at once.
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// Slots for Wasm validations running and waiting at once.
+    pub validations: crate::packages::gate::ValidationGate,
     /// Per-client request rate, when configured.
     pub rate_limiter: Option<crate::rate_limit::RateLimiter>,
     /// Token keys, settings and login throttling.
@@ -102,6 +104,10 @@ impl App {
             crate::auth::admin::bootstrap_admin(&db).await?;
         }
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.uploads.max_concurrent));
+        let validations = crate::packages::gate::ValidationGate::new(
+            config.packages.max_concurrent_validations,
+            config.packages.validation_queue,
+        );
         let rate_limiter = config
             .server
             .rate_limit
@@ -118,6 +124,7 @@ impl App {
             storage,
             upload_hashes: HashCache::default(),
             upload_slots,
+            validations,
             rate_limiter,
             auth,
         }))

@@ -466,3 +466,144 @@ async fn a_manifest_cannot_read_another_repositorys_blob() {
     assert_eq!(listed.status(), StatusCode::OK);
     assert!(!listed.text().await.unwrap().contains("evil"));
 }
+
+/// Pushes a Wasm package's config and layer to `repo` and returns the
+/// manifest that refers to them (not yet pushed) and the blobs' digests.
+async fn wasm_blobs(app: &TestApp, repo: &str, wasm: &[u8]) -> (Vec<u8>, [String; 2]) {
+    let config = fixtures::wasm_config(wasm, "2026-01-01T00:00:00Z");
+    let config_digest = app.push_blob(repo, &config).await;
+    let layer_digest = app.push_blob(repo, wasm).await;
+    let manifest = fixtures::wasm_manifest(
+        &config_digest,
+        config.len(),
+        &layer_digest,
+        wasm.len(),
+        None,
+    );
+    (manifest, [config_digest, layer_digest])
+}
+
+/// A refused manifest is not visible, and the blobs it named stay.
+async fn assert_refused_manifest_left_blobs(
+    app: &TestApp,
+    repo: &str,
+    tag: &str,
+    blobs: &[String],
+) {
+    let manifest = app
+        .client
+        .get(app.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .header("accept", fixtures::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_error(manifest, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    for digest in blobs {
+        let blob = app
+            .client
+            .head(app.url(&format!("/v2/{repo}/blobs/{digest}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(blob.status(), StatusCode::OK, "{digest} is still stored");
+    }
+}
+
+/// A limit of zero runs out at the validator's first look at the clock,
+/// whatever the machine's speed: the push is refused with the key to raise.
+#[tokio::test]
+async fn a_layer_that_takes_too_long_to_validate_is_refused_naming_the_limit() {
+    let app = TestApp::spawn_with("[packages]\nparse_timeout = \"0s\"\n").await;
+    let (manifest, blobs) = wasm_blobs(&app, "ns/slow", &fixtures::component()).await;
+    let response = app
+        .put_manifest("ns/slow", "1.0.0", OCI_MANIFEST, &manifest)
+        .await;
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("took too long to validate"), "{message}");
+    assert!(message.contains("packages.parse_timeout"), "{message}");
+    assert!(message.contains(&blobs[1]), "names the layer: {message}");
+    assert_refused_manifest_left_blobs(&app, "ns/slow", "1.0.0", &blobs).await;
+    // Plain OCI content is not Wasm-validated, so it is unaffected.
+    app.push_artifact("ns/plain", "v1", b"not wasm").await;
+}
+
+/// With one validation slot and no queue, a push that needs validation
+/// while the slot is taken is refused with 503 and Retry-After; nothing
+/// it named is lost, and it goes through once the slot is free.
+#[tokio::test(flavor = "multi_thread")]
+async fn validations_beyond_the_slots_and_queue_are_refused_with_retry_after() {
+    let app =
+        TestApp::spawn_with("[packages]\nmax_concurrent_validations = 1\nvalidation_queue = 0\n")
+            .await;
+    let (manifest, blobs) = wasm_blobs(&app, "ns/busy", &fixtures::component()).await;
+    // Held the way a running validation holds it.
+    let held = app.app.validations.enter().await.unwrap();
+    let response = app
+        .put_manifest("ns/busy", "1.0.0", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(response.headers()["retry-after"], "2");
+    let body = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("packages.max_concurrent_validations"),
+        "{message}"
+    );
+    assert_refused_manifest_left_blobs(&app, "ns/busy", "1.0.0", &blobs).await;
+    drop(held);
+    let response = app
+        .put_manifest("ns/busy", "1.0.0", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.app.validations.available(),
+        1,
+        "the slot was given back"
+    );
+}
+
+/// With one slot and a queue of one: a second validation waits (and
+/// completes once the slot frees), a third is refused meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_validation_waits_in_the_queue_while_a_full_queue_refuses() {
+    let app =
+        TestApp::spawn_with("[packages]\nmax_concurrent_validations = 1\nvalidation_queue = 1\n")
+            .await;
+    let (first, _) = wasm_blobs(&app, "ns/queue", &fixtures::component()).await;
+    let (second, blobs) = wasm_blobs(&app, "ns/queue", &core_module()).await;
+    let held = app.app.validations.enter().await.unwrap();
+    let waiting = tokio::spawn({
+        let client = app.client.clone();
+        let url = app.url("/v2/ns/queue/manifests/1.0.0");
+        async move {
+            client
+                .put(url)
+                .header("content-type", OCI_MANIFEST)
+                .body(first)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.app.validations.waiting() < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first push never queued"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let response = app
+        .put_manifest("ns/queue", "2.0.0", OCI_MANIFEST, &second)
+        .await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    assert_refused_manifest_left_blobs(&app, "ns/queue", "2.0.0", &blobs).await;
+    drop(held);
+    assert_eq!(waiting.await.unwrap(), StatusCode::CREATED);
+    let response = app
+        .put_manifest("ns/queue", "2.0.0", OCI_MANIFEST, &second)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}

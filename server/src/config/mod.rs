@@ -30,11 +30,15 @@ impl ConfigError {
 mod audit;
 mod auth;
 mod metrics;
+mod packages;
+mod uploads;
 mod upstream;
 
 pub use audit::AuditConfig;
 pub use auth::{AuthConfig, AuthMode};
 pub use metrics::MetricsConfig;
+pub use packages::PackagesConfig;
+pub use uploads::UploadConfig;
 pub use upstream::{UpstreamAuth, UpstreamConfig, UpstreamSource};
 
 /// The validated configuration the gateway runs with.
@@ -86,15 +90,6 @@ pub struct GcConfig {
     /// Anything younger than this is never collected: it may belong to a
     /// push in progress.
     pub grace: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct PackagesConfig {
-    /// Wasm layers up to this size are fully validated (and later indexed);
-    /// larger ones only get their header checked.
-    pub parse_size_limit: u64,
-    /// Validation of one layer is abandoned after this long.
-    pub parse_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,19 +147,6 @@ pub struct DatabaseConfig {
 }
 
 #[derive(Debug, Clone)]
-pub struct UploadConfig {
-    /// Upload sessions untouched for longer than this are purged.
-    pub max_age: Duration,
-    /// How often the purge runs.
-    pub purge_interval: Duration,
-    /// A request body that sends nothing for this long is abandoned, so a
-    /// stalled client cannot hold a connection and a staging file forever.
-    pub body_idle_timeout: Duration,
-    /// Request bodies streamed into storage at once; more get 429.
-    pub max_concurrent: usize,
-}
-
-#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
@@ -189,13 +171,13 @@ struct RawConfig {
     #[serde(default)]
     database: RawDatabase,
     #[serde(default)]
-    uploads: RawUploads,
+    uploads: uploads::RawUploads,
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
     registry: RawRegistry,
     #[serde(default)]
-    packages: RawPackages,
+    packages: packages::RawPackages,
     #[serde(default)]
     gc: RawGc,
     #[serde(default)]
@@ -226,13 +208,6 @@ struct RawGc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawPackages {
-    parse_size_limit: Option<StringOr<u64>>,
-    parse_timeout: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRegistry {
     namespace_prefix: Option<String>,
 }
@@ -255,15 +230,6 @@ struct RawStorage {
 struct RawDatabase {
     url: Option<String>,
     max_connections: Option<StringOr<u32>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUploads {
-    max_concurrent: Option<StringOr<usize>>,
-    max_age: Option<String>,
-    purge_interval: Option<String>,
-    body_idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -407,25 +373,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        let uploads = UploadConfig {
-            max_age: duration("uploads.max_age", raw.uploads.max_age, "24h")?,
-            purge_interval: duration("uploads.purge_interval", raw.uploads.purge_interval, "10m")?,
-            body_idle_timeout: duration(
-                "uploads.body_idle_timeout",
-                raw.uploads.body_idle_timeout,
-                "2m",
-            )?,
-            max_concurrent: match raw.uploads.max_concurrent {
-                Some(v) => v.parse("uploads.max_concurrent")?,
-                None => 256,
-            },
-        };
-        if uploads.max_concurrent == 0 {
-            return Err(ConfigError::key(
-                "uploads.max_concurrent",
-                "must be at least 1",
-            ));
-        }
+        let uploads = raw.uploads.validate()?;
         let server = ServerConfig {
             shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
             // A TOML list, or comma-separated text from the environment.
@@ -458,14 +406,7 @@ impl Config {
                 raw.registry.namespace_prefix.unwrap_or_default(),
             )?,
         };
-        let packages = PackagesConfig {
-            parse_size_limit: match raw.packages.parse_size_limit {
-                Some(StringOr::Value(bytes)) => bytes,
-                Some(StringOr::Text(text)) => byte_size("packages.parse_size_limit", &text)?,
-                None => 64 * 1024 * 1024,
-            },
-            parse_timeout: duration("packages.parse_timeout", raw.packages.parse_timeout, "10s")?,
-        };
+        let packages = raw.packages.validate()?;
         let gc = GcConfig {
             schedule: match raw.gc.schedule.as_deref().map(str::trim) {
                 Some("off") => None,
@@ -482,11 +423,6 @@ impl Config {
                 "gc.schedule",
                 "must be a positive duration like \"24h\", or \"off\"",
             ));
-        }
-        for (key, value) in [("uploads.purge_interval", uploads.purge_interval)] {
-            if value.is_zero() {
-                return Err(ConfigError::key(key, "must be a positive duration"));
-            }
         }
         let auth = raw.auth.validate(listen, &data_dir)?;
         let tls = match raw.tls {

@@ -10,6 +10,7 @@
 //! content the same way: a manifest cannot make a blob readable in its
 //! repository unless the blob is linked there.
 
+pub mod gate;
 pub mod inspect;
 pub mod naming;
 pub mod reindex;
@@ -23,6 +24,7 @@ use crate::db::VersionContent;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::registry::manifests::{BlobFacts, ManifestFacts};
+use validate::LayerError;
 
 pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 pub const WASM_LAYER: &str = "application/wasm";
@@ -74,12 +76,23 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 /// Checks a manifest of `repository`, reading its config and layer only
-/// through their links there. Returns `None` for plain OCI content.
+/// through their links there. Returns `None` for plain OCI content; a
+/// layer the gateway has no validation slot for is 503 `TOOMANYREQUESTS`
+/// (see [`gate`]).
 pub async fn check_manifest(
     app: &App,
     repository: &str,
     facts: &ManifestFacts,
 ) -> ApiResult<Option<WasmPackage>> {
+    Ok(check_manifest_or_busy(app, repository, facts).await?)
+}
+
+/// [`check_manifest`], telling "no validation slot" apart from a refusal.
+pub async fn check_manifest_or_busy(
+    app: &App,
+    repository: &str,
+    facts: &ManifestFacts,
+) -> Result<Option<WasmPackage>, LayerError> {
     let Some(config) = facts
         .config
         .as_ref()
@@ -88,25 +101,25 @@ pub async fn check_manifest(
         return Ok(None);
     };
     let [layer] = facts.layers.as_slice() else {
-        return Err(invalid(format!(
+        return Err(LayerError::Refused(invalid(format!(
             "a Wasm package manifest must have exactly one layer, this one has {}",
             facts.layers.len()
-        )));
+        ))));
     };
     if layer.media_type != WASM_LAYER {
-        return Err(invalid(format!(
+        return Err(LayerError::Refused(invalid(format!(
             "the layer of a Wasm package must have media type {WASM_LAYER}, not {:?}",
             layer.media_type
-        )));
+        ))));
     }
     // Refused before anything is looked up, so the answer is the same
     // whether or not some repository holds that digest.
     if layer.foreign {
-        return Err(invalid(format!(
+        return Err(LayerError::Refused(invalid(format!(
             "the Wasm layer {} is a foreign layer (it has \"urls\"); a Wasm package's layer \
              must be pushed to this repository as a blob, without urls",
             layer.digest
-        )));
+        ))));
     }
     check_config(app, repository, config).await?;
     let facts = validate::check_layer(app, repository, layer).await?;

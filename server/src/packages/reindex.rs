@@ -7,6 +7,8 @@
 use crate::app::App;
 use crate::db::{VersionClaim, VersionConflict};
 use crate::error::ApiResult;
+use crate::packages::check_manifest_or_busy;
+use crate::packages::validate::LayerError;
 use crate::registry::manifests::inspect;
 
 /// What a reindex did.
@@ -51,10 +53,14 @@ pub async fn index_repository(
                 continue;
             }
         };
-        let package = match crate::packages::check_manifest(app, repository, &facts).await {
+        let package = match check_manifest_or_busy(app, repository, &facts).await {
             Ok(Some(package)) => package,
             Ok(None) => continue,
-            Err(error) => {
+            // Not a verdict on the content: the caller may retry (a proxied
+            // pull answers 503 with Retry-After, the package API indexes
+            // on its next miss, background caching logs it).
+            Err(LayerError::Busy) => return Err(LayerError::Busy.into()),
+            Err(LayerError::Refused(error)) => {
                 report.skipped.push(format!(
                     "{repository}:{tag}: not a valid Wasm package: {error:?}"
                 ));
