@@ -65,7 +65,9 @@ async fn mount_or_push(client: &Client, base: &str, repo: &str, from: &str, byte
         .unwrap();
     match response.status() {
         StatusCode::CREATED => {}
-        StatusCode::ACCEPTED => push_blob_to(client, base, repo, bytes).await,
+        StatusCode::ACCEPTED => {
+            push_blob_to(client, base, repo, bytes).await;
+        }
         other => panic!(
             "mount into {repo}: {other} {}",
             response.text().await.unwrap_or_default()
@@ -83,7 +85,9 @@ async fn head_or_push(client: &Client, base: &str, repo: &str, bytes: &[u8]) {
         .unwrap();
     match head.status() {
         StatusCode::OK => {}
-        StatusCode::NOT_FOUND => push_blob_to(client, base, repo, bytes).await,
+        StatusCode::NOT_FOUND => {
+            push_blob_to(client, base, repo, bytes).await;
+        }
         other => panic!("HEAD blob in {repo}: {other}"),
     }
 }
@@ -327,4 +331,142 @@ async fn gc_in_a_loop_never_loses_a_blob_of_an_accepted_manifest() {
         lost.join("\n")
     );
     drop(b);
+}
+
+/// Rows of the `blobs` table: what GC has not finished deleting.
+async fn blob_rows(pool: &sqlx::AnyPool) -> i64 {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM blobs")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_collector_killed_mid_run_is_finished_by_the_next_and_spares_live_content() {
+    let data = TempDir::new().unwrap();
+    let grace = [("WKG_GATEWAY_GC__GRACE", "1s")];
+    let gateway = GatewayProcess::start_on_test_backends(BIN, data.path(), &grace).await;
+    let client = http_client();
+    let mut live = Vec::new();
+    for n in 0..3u64 {
+        let config = format!("{{\"live\":{n}}}").into_bytes();
+        let layer = fixtures::pseudo_random(5_000, 70 + 2 * n);
+        push_blob_to(&client, &gateway.base, "killed/live", &config).await;
+        push_blob_to(&client, &gateway.base, "killed/live", &layer).await;
+        let manifest = fixtures::artifact_manifest(
+            &sha256_digest(&config),
+            config.len(),
+            &sha256_digest(&layer),
+            layer.len(),
+            None,
+        );
+        let put = client
+            .put(format!("{}/v2/killed/live/manifests/v{n}", gateway.base))
+            .header("content-type", OCI_MANIFEST)
+            .body(manifest.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        live.push((format!("v{n}"), manifest, vec![config, layer]));
+    }
+    const GARBAGE: i64 = 600;
+    for n in 0..GARBAGE {
+        push_blob_to(
+            &client,
+            &gateway.base,
+            "killed/junk",
+            &garbage(99, n as u64),
+        )
+        .await;
+    }
+    // One run unlinks and marks the garbage; the next, past the grace,
+    // deletes it: that one is killed once it has begun.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let env = gateway.env();
+    let first = env.clone();
+    tokio::task::spawn_blocking(move || gc_once(&first, 0))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+    sqlx::any::install_default_drivers();
+    let url = env
+        .iter()
+        .find(|(k, _)| k == "WKG_GATEWAY_DATABASE__URL")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let before = blob_rows(&pool).await;
+    assert!(before >= GARBAGE, "{before} blob rows");
+    let mut collector = std::process::Command::new(BIN)
+        .arg("gc")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("WKG_GATEWAY_GC__GRACE", "1s")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while blob_rows(&pool).await == before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gc deleted nothing in 120 s"
+        );
+        if collector.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    collector.kill().unwrap();
+    let killed = collector.wait().unwrap();
+    let left = blob_rows(&pool).await;
+    eprintln!("collector killed ({killed}) with {left} of {before} blob rows left");
+
+    // The next run waits out the dead collector's lease, finishes what it
+    // began and completes.
+    let next = env.clone();
+    tokio::task::spawn_blocking(move || gc_once(&next, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        blob_rows(&pool).await,
+        6,
+        "only the live blobs are left after the next run"
+    );
+    let (deleting,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM blobs WHERE gc_deleting_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(deleting, 0);
+    for (tag, manifest, blobs) in &live {
+        let url = format!("{}/v2/killed/live/manifests/{tag}", gateway.base);
+        assert_eq!(
+            get_bytes(&client, &url).await,
+            (StatusCode::OK, manifest.clone())
+        );
+        for blob in blobs {
+            let url = format!(
+                "{}/v2/killed/live/blobs/{}",
+                gateway.base,
+                sha256_digest(blob)
+            );
+            assert_eq!(
+                get_bytes(&client, &url).await,
+                (StatusCode::OK, blob.clone())
+            );
+        }
+    }
+    // Garbage bytes pushed again are stored anew, whole.
+    let again = garbage(99, 7);
+    push_blob_to(&client, &gateway.base, "killed/again", &again).await;
+    let url = format!(
+        "{}/v2/killed/again/blobs/{}",
+        gateway.base,
+        sha256_digest(&again)
+    );
+    assert_eq!(get_bytes(&client, &url).await, (StatusCode::OK, again));
+    pool.close().await;
 }

@@ -4,7 +4,7 @@
 
 use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::{GatewayProcess, counter, http_client, push_blob_to, sha256_digest};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");

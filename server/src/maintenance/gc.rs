@@ -45,17 +45,21 @@
 //! collector that died (SIGKILL mid-run), and the run finishes it first.
 //! Claims older than `db::CLAIM_EXPIRY` (one hour) are taken as left by a
 //! writer that died. The one assumption on time: a collector is never
-//! stopped, yet alive, for longer than its lease (`LEASE`).
+//! stopped, yet alive, for longer than its lease (`LEASE`, 30 s, renewed
+//! every 5 s while the run lasts; after a collector dies, the next waits
+//! for its lease to expire).
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::db::{Db, RepositoryGraph, now_millis};
 use crate::digest::Digest;
 use crate::storage::{Storage, StorageKey};
 
-/// How long a run holds the "gc" lease without renewing it.
-const LEASE: Duration = Duration::from_secs(300);
+/// How long the "gc" lease lasts unless renewed.
+const LEASE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy)]
 pub struct GcOptions {
@@ -81,7 +85,7 @@ pub async fn collect(db: &Db, storage: &Storage, options: GcOptions) -> Result<G
     let lease = Lease::new(db);
     if !options.dry_run {
         let mut noted = false;
-        while !lease.renew().await? {
+        while !lease.take().await? {
             if !noted {
                 tracing::info!("another garbage collection is running; waiting for it");
                 noted = true;
@@ -103,10 +107,14 @@ pub async fn collect(db: &Db, storage: &Storage, options: GcOptions) -> Result<G
     result
 }
 
-/// The "gc" lease of one run.
+/// The "gc" lease of one run. Once taken, a task renews it every
+/// `LEASE / 6` for as long as the run lasts, so a collector that dies
+/// (SIGKILL) blocks the next one for at most `LEASE`.
 struct Lease<'a> {
     db: &'a Db,
     holder: String,
+    lost: Arc<AtomicBool>,
+    keeper: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl<'a> Lease<'a> {
@@ -114,25 +122,57 @@ impl<'a> Lease<'a> {
         Self {
             db,
             holder: uuid::Uuid::new_v4().to_string(),
+            lost: Arc::new(AtomicBool::new(false)),
+            keeper: std::sync::Mutex::new(None),
         }
     }
 
-    async fn renew(&self) -> Result<bool, GcError> {
-        Ok(self.db.acquire_lease("gc", &self.holder, LEASE).await?)
+    /// Takes the lease if it is free; once taken, keeps it renewed.
+    async fn take(&self) -> Result<bool, GcError> {
+        if !self.db.acquire_lease("gc", &self.holder, LEASE).await? {
+            return Ok(false);
+        }
+        let (db, holder, lost) = (self.db.clone(), self.holder.clone(), self.lost.clone());
+        let keeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE / 6).await;
+                match db.acquire_lease("gc", &holder, LEASE).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot renew the gc lease; will retry"),
+                }
+            }
+        });
+        *self.keeper.lock().expect("lease keeper") = Some(keeper);
+        Ok(true)
     }
 
-    /// Renews the lease mid-run; losing it ends the run.
-    async fn keep(&self) -> Result<(), GcError> {
-        if self.renew().await? {
-            Ok(())
-        } else {
+    /// Ends the run if the lease went to another collector.
+    fn keep(&self) -> Result<(), GcError> {
+        if self.lost.load(Ordering::SeqCst) {
             Err("lost the garbage-collection lease to another collector; stopping".into())
+        } else {
+            Ok(())
         }
     }
 
     async fn release(&self) {
+        if let Some(keeper) = self.keeper.lock().expect("lease keeper").take() {
+            keeper.abort();
+        }
         if let Err(error) = self.db.release_lease("gc", &self.holder).await {
             tracing::warn!(%error, "cannot release the gc lease; it expires on its own");
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(keeper) = self.keeper.lock().expect("lease keeper").take() {
+            keeper.abort();
         }
     }
 }
@@ -155,7 +195,7 @@ impl Run<'_> {
         }
         for repository in self.db.list_repositories(None, i64::MAX).await? {
             if !self.options.dry_run {
-                self.lease.keep().await?;
+                self.lease.keep()?;
             }
             self.repository(&repository, cutoff, &mut report).await?;
         }
@@ -247,7 +287,7 @@ impl Run<'_> {
             self.db.unlinked_blobs().await?.into_iter().enumerate()
         {
             if n % 100 == 99 && !self.options.dry_run {
-                self.lease.keep().await?;
+                self.lease.keep()?;
             }
             match marked_at {
                 None => {
@@ -361,7 +401,7 @@ pub async fn gc_loop(app: crate::app::AppState) {
             grace: app.config.gc.grace,
         };
         let lease = Lease::new(&app.db);
-        match lease.renew().await {
+        match lease.take().await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
