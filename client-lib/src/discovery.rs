@@ -12,6 +12,7 @@
 //! cheap `304 Not Modified`.
 
 mod cache;
+mod transport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use crate::progress::Reporter;
 use crate::registry::RegistryName;
 
 pub use cache::CachedDocument;
+pub use transport::{base_url, host_of, is_loopback, protocol_for};
 
 /// Where a registry keeps its OCI artifacts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,35 +102,25 @@ impl RegistryMetadata {
     }
 }
 
-/// Whether a host is this machine: `localhost`, any of 127.0.0.0/8, or `[::1]`.
-///
-/// Upstream only knows the literal `localhost` and `127.0.0.1`; test registries on other
-/// loopback addresses deserve plain http too, since TLS on loopback is rarely set up.
-pub fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The registry's own base URL (for registry.json and the package API): https, except
-/// http for loopback hosts or `protocol = "http"`. An explicit `protocol = "https"` wins
-/// over the loopback rule.
-pub fn registry_base_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
-    let scheme = match protocol {
-        Some(protocol) => protocol.as_str(),
-        None if is_loopback(registry.host()) => "http",
-        None => "https",
-    };
-    format!("{scheme}://{registry}")
+/// The registry's own base URL (for registry.json and the package API), with the scheme
+/// of [`protocol_for`].
+pub fn registry_base_url(
+    registry: &RegistryName,
+    protocol: Option<OciProtocol>,
+    reporter: &dyn Reporter,
+) -> String {
+    base_url(registry.as_str(), protocol, reporter)
 }
 
 /// The registry.json URL, see [`registry_base_url`].
-pub fn registry_json_url(registry: &RegistryName, protocol: Option<OciProtocol>) -> String {
+pub fn registry_json_url(
+    registry: &RegistryName,
+    protocol: Option<OciProtocol>,
+    reporter: &dyn Reporter,
+) -> String {
     format!(
         "{}/.well-known/wasm-pkg/registry.json",
-        registry_base_url(registry, protocol)
+        registry_base_url(registry, protocol, reporter)
     )
 }
 
@@ -160,7 +152,7 @@ impl Discovery {
         if let Some(known) = self.memo_get(registry) {
             return known;
         }
-        let url = registry_json_url(registry, protocol);
+        let url = registry_json_url(registry, protocol, reporter);
         let path = self
             .cache_dir
             .as_ref()

@@ -12,8 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::{Config, OciAuth, OciProtocol};
-use crate::discovery::is_loopback;
+use crate::discovery::{base_url, is_loopback};
 use crate::error::{Error, Result};
+use crate::progress::Reporter;
 use crate::registry::RegistryName;
 use crate::secret::Secret;
 
@@ -26,18 +27,14 @@ pub struct LoginToken {
     pub expires_at: Option<i64>,
 }
 
-/// `https://<registry>`, or http for loopback hosts and `protocol = "http"`.
-pub fn api_base(config: &Config, registry: &RegistryName) -> String {
+/// `<scheme>://<registry>`, the scheme chosen by [`protocol_for`] from the registry's
+/// configured `protocol`, as for every other command.
+pub fn api_base(config: &Config, registry: &RegistryName, reporter: &dyn Reporter) -> String {
     let protocol = config
         .registry_config(registry)
         .and_then(|r| r.oci.as_ref())
         .and_then(|oci| oci.protocol);
-    let scheme = match protocol {
-        Some(protocol) => protocol.as_str(),
-        None if is_loopback(registry.host()) => "http",
-        None => "https",
-    };
-    format!("{scheme}://{registry}")
+    base_url(registry.as_str(), protocol, reporter)
 }
 
 fn http() -> Result<reqwest::Client> {
@@ -87,9 +84,13 @@ pub async fn create_token(
     username: &str,
     password: &str,
     description: &str,
+    reporter: &dyn Reporter,
 ) -> Result<LoginToken> {
     let response = http()?
-        .post(format!("{}/api/v1/tokens", api_base(config, registry)))
+        .post(format!(
+            "{}/api/v1/tokens",
+            api_base(config, registry, reporter)
+        ))
         .basic_auth(username, Some(password))
         .json(&serde_json::json!({ "description": description }))
         .send()
@@ -118,9 +119,14 @@ pub async fn create_token(
 
 /// Revokes the token a stored login holds (the token authenticates its own
 /// revocation). A token the gateway no longer accepts counts as revoked.
-pub async fn revoke_token(config: &Config, registry: &RegistryName, secret: &str) -> Result<()> {
+pub async fn revoke_token(
+    config: &Config,
+    registry: &RegistryName,
+    secret: &str,
+    reporter: &dyn Reporter,
+) -> Result<()> {
     let client = http()?;
-    let base = api_base(config, registry);
+    let base = api_base(config, registry, reporter);
     let response = client
         .get(format!("{base}/api/v1/tokens"))
         .bearer_auth(secret)
@@ -153,8 +159,9 @@ pub async fn revoke_token(config: &Config, registry: &RegistryName, secret: &str
     }
 }
 
-/// Stores a login as the registry's `auth` (and plain http for loopback
-/// registries, which is how they are reached).
+/// Stores a login as the registry's `auth`, and for a loopback registry also
+/// `protocol = "http"`: this wkg needs no such line (see `protocol_for`), but
+/// upstream wkg reads the same file and speaks plain http only with it.
 pub fn store(config: &mut Config, registry: &RegistryName, username: &str, token: &LoginToken) {
     let loopback = is_loopback(registry.host());
     let oci = config

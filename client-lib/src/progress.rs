@@ -18,6 +18,12 @@ pub trait Reporter: Send + Sync {
     fn warn(&self, message: &str) {
         let _ = message;
     }
+
+    /// Something the user should know about a choice made for them (not a problem), such
+    /// as plain http to a registry on this machine. Ignored unless implemented.
+    fn notice(&self, message: &str) {
+        let _ = message;
+    }
 }
 
 /// One transfer in progress. Dropping it without [`Transfer::finish`] means it was abandoned

@@ -3,7 +3,7 @@
 //! Bars appear only when stderr is a terminal: in CI logs and pipes they would be noise
 //! (or carriage-return garbage). A transfer that finishes shows nothing afterwards; the
 //! command prints its own one-line summary. Warnings from the library go to stderr above
-//! any bars, prefixed `warning:`, unless `-q`.
+//! any bars, prefixed `warning:`, and notices prefixed `note:`, unless `-q`.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -51,10 +51,21 @@ impl Reporter for BarReporter {
     }
 
     fn warn(&self, message: &str) {
+        self.line("warning", message);
+    }
+
+    fn notice(&self, message: &str) {
+        self.line("note", message);
+    }
+}
+
+impl BarReporter {
+    /// `<label>: <message>` on stderr above any bars, unless `-q`.
+    fn line(&self, label: &str, message: &str) {
         if !self.warnings {
             return;
         }
-        let line = format!("warning: {message}");
+        let line = format!("{label}: {message}");
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(line);

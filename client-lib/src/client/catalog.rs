@@ -219,7 +219,11 @@ impl Client {
             .and_then(|c| c.oci.as_ref());
         let url = format!(
             "{}{path}",
-            registry_base_url(registry, oci_config.and_then(|c| c.protocol))
+            registry_base_url(
+                registry,
+                oci_config.and_then(|c| c.protocol),
+                &*self.reporter
+            )
         );
         let mut request = self.http.get(&url).query(query);
         match oci::auth::resolve(registry.as_str(), oci_config, &self.credentials) {

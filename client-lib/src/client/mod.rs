@@ -184,7 +184,7 @@ impl Client {
             return self.warg_located(registry, url, None).await;
         }
         let location = metadata.oci_location(&registry);
-        let settings = OciSettings::from_config(oci_config)?;
+        let settings = OciSettings::for_registry(&location.registry, oci_config, &*self.reporter)?;
         let credentials = oci::auth::resolve(&location.registry, oci_config, &self.credentials)?;
         let oci = OciClient::new(
             &location.registry,

@@ -72,7 +72,8 @@ fn loopback_hosts_get_http() {
     for host in ["example.com", "10.0.0.1", "[::2]", "localhost.example.com"] {
         assert!(!is_loopback(host), "{host}");
     }
-    let url = |name: &str, protocol| registry_json_url(&name.parse().unwrap(), protocol);
+    let url =
+        |name: &str, protocol| registry_json_url(&name.parse().unwrap(), protocol, &NoReporter);
     assert_eq!(
         url("127.0.0.2:80", None),
         "http://127.0.0.2:80/.well-known/wasm-pkg/registry.json"
@@ -83,6 +84,42 @@ fn loopback_hosts_get_http() {
     );
     assert!(url("internal", Some(OciProtocol::Http)).starts_with("http://internal/"));
     assert!(url("localhost", Some(OciProtocol::Https)).starts_with("https://localhost/"));
+}
+
+#[test]
+fn one_protocol_rule_for_every_caller() {
+    for (authority, host) in [
+        ("127.0.0.1:8080", "127.0.0.1"),
+        ("[::1]:5000", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("localhost", "localhost"),
+        ("::1", "::1"),
+        ("wasi.dev:443", "wasi.dev"),
+    ] {
+        assert_eq!(host_of(authority), host, "{authority}");
+    }
+    let quiet = NoReporter;
+    for loopback in ["127.0.0.1:8080", "127.9.9.9", "[::1]:1", "localhost:5000"] {
+        assert_eq!(protocol_for(loopback, None, &quiet), OciProtocol::Http);
+        assert_eq!(
+            protocol_for(loopback, Some(OciProtocol::Https), &quiet),
+            OciProtocol::Https,
+            "explicit https wins for {loopback}"
+        );
+    }
+    for remote in [
+        "wasi.dev",
+        "10.0.0.1:5000",
+        "[::2]:80",
+        "localhost.example.com",
+    ] {
+        assert_eq!(protocol_for(remote, None, &quiet), OciProtocol::Https);
+        assert_eq!(
+            protocol_for(remote, Some(OciProtocol::Http), &quiet),
+            OciProtocol::Http
+        );
+    }
+    assert_eq!(base_url("127.0.0.1:9", None, &quiet), "http://127.0.0.1:9");
 }
 
 #[test]

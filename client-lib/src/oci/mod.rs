@@ -19,7 +19,7 @@ use oci_client::secrets::RegistryAuth;
 
 use crate::config::{CertificateEncoding, OciConfig, OciProtocol};
 use crate::error::{Error, Result};
-use crate::progress::SharedReporter;
+use crate::progress::{Reporter, SharedReporter};
 
 pub use auth::{CredentialSources, Credentials};
 pub use oci_client::Reference;
@@ -44,18 +44,28 @@ pub struct OciSettings {
 }
 
 impl OciSettings {
-    /// From the config table; absent means https with the system roots.
-    pub fn from_config(config: Option<&OciConfig>) -> Result<Self> {
-        let Some(config) = config else {
-            return Ok(OciSettings::default());
-        };
+    /// For the OCI host `registry` (`host[:port]`), from the config table of the registry
+    /// that sent us there; absent means the system roots. Plain http or https is decided by
+    /// [`crate::discovery::protocol_for`], the rule every command shares.
+    pub fn for_registry(
+        registry: &str,
+        config: Option<&OciConfig>,
+        reporter: &dyn Reporter,
+    ) -> Result<Self> {
+        let protocol =
+            crate::discovery::protocol_for(registry, config.and_then(|c| c.protocol), reporter);
         let mut roots = Vec::new();
-        for cert in config.extra_root_certificates.iter().flatten() {
+        for cert in config
+            .iter()
+            .flat_map(|c| c.extra_root_certificates.iter().flatten())
+        {
             roots.push((cert.encoding == CertificateEncoding::Pem, cert.to_bytes()?));
         }
         Ok(OciSettings {
-            insecure: config.protocol == Some(OciProtocol::Http),
-            accept_invalid_certificates: config.accept_invalid_certificates.unwrap_or(false),
+            insecure: protocol == OciProtocol::Http,
+            accept_invalid_certificates: config
+                .and_then(|c| c.accept_invalid_certificates)
+                .unwrap_or(false),
             extra_root_certificates: roots,
         })
     }

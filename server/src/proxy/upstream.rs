@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use wkg_client::discovery::{RegistryMetadata, is_loopback, registry_json_url};
+use wkg_client::discovery::{RegistryMetadata, protocol_for, registry_json_url};
 use wkg_client::oci::{Credentials, OciClient, OciSettings, RawBlob, RawManifest};
 use wkg_client::warg::{WargClient, WargRelease};
 use wkg_client::{BasicCredentials, OciProtocol, RegistryName};
@@ -298,11 +298,12 @@ impl Upstream {
                     }
                     UpstreamSource::Warg { url } => return self.open_warg(url).await,
                 };
-                let host = registry
-                    .rsplit_once(':')
-                    .map_or(registry.as_str(), |(h, _)| h);
+                // The client library's rule: plain http when the entry says so or the
+                // registry is on this machine, as for the CLI.
+                let protocol =
+                    protocol_for(&registry, http.then_some(OciProtocol::Http), &LogReporter);
                 let settings = OciSettings {
-                    insecure: http || is_loopback(host),
+                    insecure: protocol == OciProtocol::Http,
                     ..OciSettings::default()
                 };
                 let client =
@@ -340,7 +341,7 @@ impl Upstream {
         let registry: RegistryName = host
             .parse()
             .map_err(|e: wkg_client::Error| failed(e.to_string()))?;
-        let url = registry_json_url(&registry, http.then_some(OciProtocol::Http));
+        let url = registry_json_url(&registry, http.then_some(OciProtocol::Http), &LogReporter);
         let response =
             reqwest::Client::new()
                 .get(&url)

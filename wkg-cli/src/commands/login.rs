@@ -78,9 +78,10 @@ pub async fn login(
     let registry = registry_of(args.registry.as_deref(), &config)?;
     let password = read_password(args.password_stdin)?;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".to_owned());
+    let reporter = printer.reporter();
     printer.detail(format_args!(
         "asking {} for a token",
-        login::api_base(&config, &registry)
+        login::api_base(&config, &registry, &*reporter)
     ))?;
     let token = login::create_token(
         &config,
@@ -88,6 +89,7 @@ pub async fn login(
         &args.username,
         &password,
         &format!("wkg login on {host}"),
+        &*reporter,
     )
     .await?;
     login::store(&mut config, &registry, &args.username, &token);
@@ -115,7 +117,7 @@ pub async fn logout(
         config.save(&path)?;
         return Ok(ExitStatus::Success);
     };
-    login::revoke_token(&config, &registry, secret.expose())
+    login::revoke_token(&config, &registry, secret.expose(), &*printer.reporter())
         .await
         .context("the token was not revoked on the registry; nothing was changed locally")?;
     config.save(&path)?;

@@ -17,12 +17,18 @@ pub struct Env {
 }
 
 impl Env {
-    /// An environment whose config makes `registry` the default, spoken over plain http.
-    pub fn with_registry(registry: &str) -> Self {
+    /// An environment with no config file yet.
+    pub fn empty() -> Self {
         let env = Env {
             dir: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir_all(env.work()).unwrap();
+        env
+    }
+
+    /// An environment whose config makes `registry` the default, spoken over plain http.
+    pub fn with_registry(registry: &str) -> Self {
+        let env = Env::empty();
         std::fs::write(
             env.config(),
             format!(
