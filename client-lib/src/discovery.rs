@@ -11,6 +11,7 @@
 //! server's `Cache-Control: max-age` and `ETag`, so most runs need no request and the rest a
 //! cheap `304 Not Modified`.
 
+mod bounds;
 mod cache;
 mod transport;
 
@@ -24,6 +25,10 @@ use crate::config::OciProtocol;
 use crate::progress::Reporter;
 use crate::registry::RegistryName;
 
+pub use bounds::{
+    DISCOVERY_TIMEOUT, NAMESPACE_PREFIX_MAX, REGISTRY_JSON_MAX_BYTES, ReadError, bounded,
+    read_capped, validate_location,
+};
 pub use cache::CachedDocument;
 pub use transport::{base_url, host_of, is_loopback, protocol_for};
 
@@ -45,7 +50,8 @@ pub struct RegistryMetadata {
 }
 
 impl RegistryMetadata {
-    /// Reads a registry.json object, either form. `Err` says why it is not usable.
+    /// Reads a registry.json object, either form. `Err` says why it is not usable,
+    /// including an OCI location that [`validate_location`] refuses.
     pub fn from_json(doc: &Map<String, Json>) -> Result<Self, String> {
         let mut metadata = RegistryMetadata::default();
         let mut legacy_registry = None;
@@ -77,7 +83,8 @@ impl RegistryMetadata {
                 (_, Json::Object(_)) => {} // another protocol's settings
                 (key, _) => {
                     return Err(format!(
-                        "top-level field `{key}` must be an object (a protocol's settings)"
+                        "top-level field `{}` must be an object (a protocol's settings)",
+                        bounded(key, 64)
                     ));
                 }
             }
@@ -89,6 +96,9 @@ impl RegistryMetadata {
                 registry,
                 namespace_prefix: legacy_prefix.unwrap_or_default(),
             });
+        }
+        if let Some(location) = &metadata.oci {
+            validate_location(location)?;
         }
         Ok(metadata)
     }
@@ -127,6 +137,8 @@ pub fn registry_json_url(
 /// Fetches registry.json documents, remembering them for the process and on disk.
 pub struct Discovery {
     http: reqwest::Client,
+    /// Bound on each registry.json exchange, connecting included.
+    timeout: std::time::Duration,
     /// `<cache>/registries`; `None` keeps documents in memory only.
     cache_dir: Option<PathBuf>,
     memo: Mutex<HashMap<RegistryName, RegistryMetadata>>,
@@ -136,9 +148,16 @@ impl Discovery {
     pub fn new(http: reqwest::Client, cache_dir: Option<PathBuf>) -> Self {
         Discovery {
             http,
+            timeout: DISCOVERY_TIMEOUT,
             cache_dir,
             memo: Mutex::default(),
         }
+    }
+
+    /// Replaces [`DISCOVERY_TIMEOUT`] (for tests, or a caller with its own budget).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The metadata for `registry`. Never fails: as upstream, a missing document means the
@@ -157,7 +176,7 @@ impl Discovery {
             .cache_dir
             .as_ref()
             .map(|dir| dir.join(cache::file_name(registry)));
-        let document = match cache::fetch(&self.http, &url, path.as_deref()).await {
+        let document = match cache::fetch(&self.http, &url, path.as_deref(), self.timeout).await {
             Ok(document) => document,
             Err(message) => {
                 reporter.warn(&format!(

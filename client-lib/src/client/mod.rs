@@ -100,7 +100,12 @@ pub struct Client {
 impl Client {
     pub fn new(config: Config, cache: Cache, reporter: SharedReporter) -> Self {
         crate::install_crypto_provider();
-        let http = reqwest::Client::new();
+        // A registry that accepts no connection is given up on as soon as a registry.json
+        // would be (see `discovery::DISCOVERY_TIMEOUT`).
+        let http = reqwest::Client::builder()
+            .connect_timeout(crate::discovery::DISCOVERY_TIMEOUT)
+            .build()
+            .unwrap_or_default();
         let discovery = Discovery::new(http.clone(), Some(cache.registries_dir()));
         Client {
             config,

@@ -14,6 +14,7 @@ use reqwest::header::{CACHE_CONTROL, ETAG, HeaderMap, IF_NONE_MATCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use super::{REGISTRY_JSON_MAX_BYTES, ReadError, read_capped};
 use crate::cache::escape_registry;
 use crate::registry::RegistryName;
 
@@ -25,6 +26,24 @@ pub struct CachedDocument {
     pub expires: u64,
     /// The document; `None` records a 404 (the registry has none: use defaults).
     pub document: Option<Map<String, Json>>,
+}
+
+/// What to do when a registry's document cannot be read.
+const PIN_HINT: &str = "ask the registry's operator to fix it, or name the OCI host yourself \
+     with `metadata = { oci = { registry = \"<host>\" } }` for the namespace under \
+     [namespace_registries]";
+
+/// Why the request failed, with what to do about it.
+fn transport_failure(err: &reqwest::Error, timeout: Duration) -> String {
+    if err.is_timeout() {
+        format!(
+            "no complete answer within {}s; check your network and that the registry is up, \
+             or {PIN_HINT}",
+            timeout.as_secs_f64()
+        )
+    } else {
+        crate::error::chain(err)
+    }
 }
 
 /// `<escaped registry>.json`.
@@ -76,10 +95,13 @@ fn store(path: &Path, entry: &CachedDocument) {
 /// Gets the document at `url`, using and refreshing the entry at `path`.
 ///
 /// `Ok(None)`: the registry has no registry.json (404). `Err`: nothing usable, with why.
+/// The exchange is bounded by `timeout` and the body by [`REGISTRY_JSON_MAX_BYTES`]; a
+/// failure says what to do about it, since the caller only passes the reason on.
 pub(super) async fn fetch(
     http: &reqwest::Client,
     url: &str,
     path: Option<&Path>,
+    timeout: Duration,
 ) -> Result<Option<Map<String, Json>>, String> {
     let cached = path.and_then(read);
     if let Some(entry) = &cached
@@ -87,7 +109,10 @@ pub(super) async fn fetch(
     {
         return Ok(entry.document.clone());
     }
-    let mut request = http.get(url).header("accept", "application/json");
+    let mut request = http
+        .get(url)
+        .header("accept", "application/json")
+        .timeout(timeout);
     if let Some(etag) = cached.as_ref().and_then(|c| c.etag.as_deref()) {
         request = request.header(IF_NONE_MATCH, etag);
     }
@@ -96,7 +121,7 @@ pub(super) async fn fetch(
         Err(err) => {
             return match cached {
                 Some(entry) => Ok(entry.document),
-                None => Err(crate::error::chain(&err)),
+                None => Err(transport_failure(&err, timeout)),
             };
         }
     };
@@ -125,10 +150,11 @@ pub(super) async fn fetch(
             Ok(keep(document))
         }
         StatusCode::OK => {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| crate::error::chain(&e))?;
+            let body = match read_capped(response, REGISTRY_JSON_MAX_BYTES).await {
+                Ok(body) => body,
+                Err(ReadError::Http(err)) => return Err(transport_failure(&err, timeout)),
+                Err(too_large) => return Err(format!("{too_large}; {PIN_HINT}")),
+            };
             match serde_json::from_slice::<Json>(&body) {
                 Ok(Json::Object(doc)) => Ok(keep(Some(doc))),
                 Ok(_) => Err("the document is not a JSON object".into()),

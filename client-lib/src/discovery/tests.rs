@@ -208,3 +208,121 @@ async fn unreachable_registry_warns_and_uses_defaults() {
         "{events:?}"
     );
 }
+
+/// A registry whose registry.json route answers with `app`.
+async fn serve_route(route: axum::routing::MethodRouter) -> RegistryName {
+    let app = axum::Router::new().route("/.well-known/wasm-pkg/registry.json", route);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr.to_string().parse().unwrap()
+}
+
+/// The one warning discovery gave for `registry`, whose metadata must be the defaults.
+async fn defaults_with_warning(discovery: &Discovery, registry: &RegistryName) -> String {
+    let reporter = Recording::default();
+    let metadata = discovery.metadata(registry, None, &reporter).await;
+    assert_eq!(metadata, RegistryMetadata::default());
+    let events = reporter.events.lock().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    events[0].clone()
+}
+
+#[tokio::test]
+async fn oversized_documents_are_refused_without_reading_them_whole() {
+    // Endless and without a length: only a streamed cap can stop reading it.
+    let endless = axum::routing::get(|| async {
+        let chunk = bytes::Bytes::from_static(&[b' '; 1024]);
+        axum::body::Body::from_stream(futures::stream::repeat_with(move || {
+            Ok::<_, std::convert::Infallible>(chunk.clone())
+        }))
+    });
+    // Announced: refused from the header.
+    let announced = axum::routing::get(|| async { vec![b' '; REGISTRY_JSON_MAX_BYTES + 1] });
+    for route in [endless, announced] {
+        let registry = serve_route(route).await;
+        let warning = defaults_with_warning(&Discovery::new(http(), None), &registry).await;
+        assert!(warning.contains("larger than 64 KiB"), "{warning}");
+        assert!(warning.contains("[namespace_registries]"), "{warning}");
+    }
+    // Exactly at the cap is fine.
+    let at_cap = axum::routing::get(|| async {
+        let mut body = br#"{"oci":{"registry":"ghcr.io"}}"#.to_vec();
+        body.resize(REGISTRY_JSON_MAX_BYTES, b' ');
+        body
+    });
+    let registry = serve_route(at_cap).await;
+    let metadata = Discovery::new(http(), None)
+        .metadata(&registry, None, &NoReporter)
+        .await;
+    assert_eq!(metadata.oci.unwrap().registry, "ghcr.io");
+}
+
+#[tokio::test]
+async fn a_registry_that_never_answers_is_given_up_on() {
+    // Accepts connections and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let registry: RegistryName = listener.local_addr().unwrap().to_string().parse().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let discovery =
+        Discovery::new(http(), None).with_timeout(std::time::Duration::from_millis(200));
+    let warning = defaults_with_warning(&discovery, &registry).await;
+    assert!(
+        warning.contains("no complete answer within 0.2s"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn oci_locations_are_validated() {
+    let location = |registry: &str, prefix: &str| OciLocation {
+        registry: registry.into(),
+        namespace_prefix: prefix.into(),
+    };
+    for (registry, prefix) in [
+        ("ghcr.io", "webassembly/"),
+        ("127.0.0.1:5000", ""),
+        ("[::1]:5000", "a.b_c-d/e/"),
+        ("registry", "wasm-"),
+    ] {
+        validate_location(&location(registry, prefix)).unwrap();
+    }
+    for (registry, prefix, needle) in [
+        ("https://ghcr.io", "", "oci.registry"),
+        ("user:pw@ghcr.io", "", "oci.registry"),
+        ("ghcr.io/path", "", "oci.registry"),
+        ("ghcr.io?q=1", "", "oci.registry"),
+        ("ghcr.io:99999", "", "oci.registry"),
+        (&"a".repeat(300), "", "longer than"),
+        ("ghcr.io", "Upper/", "namespacePrefix"),
+        ("ghcr.io", "/abs/", "namespacePrefix"),
+        ("ghcr.io", "a//b/", "namespacePrefix"),
+        ("ghcr.io", "a b/", "namespacePrefix"),
+        ("ghcr.io", "../", "namespacePrefix"),
+        (
+            "ghcr.io",
+            &"p".repeat(NAMESPACE_PREFIX_MAX + 1),
+            "longer than",
+        ),
+    ] {
+        let err = validate_location(&location(registry, prefix)).unwrap_err();
+        assert!(err.contains(needle), "{registry} {prefix}: {err}");
+        assert!(err.len() < 400, "bounded: {err}");
+    }
+    let doc = doc(json!({"oci": {"registry": "ghcr.io", "namespacePrefix": "BAD/"}}));
+    assert!(RegistryMetadata::from_json(&doc).is_err());
+    let long_key = "k".repeat(10_000);
+    let err = RegistryMetadata::from_json(&doc_of(&long_key)).unwrap_err();
+    assert!(err.len() < 200, "{err}");
+}
+
+fn doc_of(key: &str) -> Map<String, Json> {
+    let mut map = Map::new();
+    map.insert(key.to_owned(), Json::Bool(true));
+    map
+}
