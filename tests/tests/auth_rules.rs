@@ -525,3 +525,41 @@ async fn password_checks_beyond_the_queue_get_503_never_more_memory() {
     }
     assert!(pulled.iter().all(|s| *s == StatusCode::OK), "{pulled:?}");
 }
+
+/// A burst of unknown user names right after start-up, before anything
+/// made the dummy hash unknown users are checked against: one Argon2 hash
+/// (about 19 MiB) may run per verification slot, never one per request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_unknown_users_at_start_up_stays_within_the_verification_slots() {
+    let data = tempfile::TempDir::new().unwrap();
+    let gateway = integration_tests::GatewayProcess::start_on_test_backends(
+        env!("CARGO_BIN_EXE_wkg-gateway-test-server"),
+        data.path(),
+        &[
+            ("WKG_GATEWAY_AUTH__MODE", "token"),
+            ("WKG_GATEWAY_AUTH__PASSWORD_VERIFICATIONS", "2"),
+            ("WKG_GATEWAY_AUTH__PASSWORD_QUEUE", "8"),
+            ("WKG_GATEWAY_AUTH__FAILED_LOGINS_PER_ADDRESS", "100000"),
+        ],
+    )
+    .await;
+    let client = integration_tests::http_client();
+    let before = gateway.peak_rss();
+    let guesses = (0..96).map(|i| {
+        let request = client
+            .get(format!("{}/v2/", gateway.base))
+            .header("authorization", basic(&format!("stranger{i}"), "pw"));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 503),
+        "{statuses:?}"
+    );
+    let grown = gateway.peak_rss().saturating_sub(before);
+    assert!(
+        grown < 300 * 1024 * 1024,
+        "peak RSS grew by {} MiB during 96 unknown-user logins",
+        grown / (1024 * 1024)
+    );
+}

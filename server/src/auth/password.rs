@@ -40,16 +40,15 @@ fn verify_blocking(password: &str, stored: &str) -> bool {
 }
 
 /// A hash to verify against when there is none (unknown user, robot), so
-/// those answer as slowly as wrong passwords.
+/// those answer as slowly as wrong passwords. Made once, by the first
+/// caller, while every other waits for it: a burst of unknown user names
+/// right after start-up must not run one unbounded Argon2 hash each.
 async fn dummy_hash() -> Option<String> {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    match DUMMY.get() {
-        Some(hash) => Some(hash.clone()),
-        None => {
-            let hash = hash("not a password".to_string()).await.ok()?;
-            Some(DUMMY.get_or_init(|| hash).clone())
-        }
-    }
+    static DUMMY: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async { hash("not a password".to_string()).await.ok() })
+        .await
+        .clone()
 }
 
 /// At most `running` verifications at once, at most `queued` waiting.
