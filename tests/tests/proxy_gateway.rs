@@ -1,7 +1,13 @@
 //! Another wkg-gateway as the upstream: with token auth and credentials in
 //! the `[[upstream]]` entry, found through its registry.json, and lying
-//! (through a tap) about a blob stored here for another repository.
+//! (through a tap) about a blob stored here for another repository; and fake
+//! registries whose registry.json is too big, too slow, or leads where
+//! discovery may not go.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::routing::MethodRouter;
 use integration_tests::upstream::{Tap, TapMode};
 use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
@@ -205,4 +211,175 @@ async fn an_upstream_cannot_claim_a_blob_stored_here_for_another_repository() {
     assert_eq!(linked.unwrap(), Some(secret.len() as u64));
     let alice = read_all(get(format!("/v2/secret/app/blobs/{layer}")).await).await;
     assert_eq!(alice.unwrap(), secret);
+}
+
+/// A host serving `route` as its registry.json, on `ip`; its `host:port`.
+async fn fake_registry(ip: std::net::IpAddr, route: axum::routing::MethodRouter) -> String {
+    let app = axum::Router::new().route("/.well-known/wasm-pkg/registry.json", route);
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr.to_string()
+}
+
+/// A registry.json route answering `document`, counting its requests.
+fn document_route(document: serde_json::Value, hits: Arc<AtomicUsize>) -> MethodRouter {
+    axum::routing::get(move || {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let document = document.clone();
+        async move { axum::Json(document) }
+    })
+}
+
+fn oci_doc(registry: &str, prefix: &str) -> serde_json::Value {
+    serde_json::json!({"preferredProtocol": "oci", "oci": {"registry": registry, "namespacePrefix": prefix}})
+}
+
+/// The gateway's answer for a proxied manifest: the upstream-failure envelope, whose
+/// message is returned.
+async fn refused(gateway: &TestApp, status: StatusCode) -> String {
+    let response = gateway
+        .client
+        .get(gateway.url("/v2/wasi/io/manifests/0.2.0"))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, status, "UPSTREAM_UNAVAILABLE").await;
+    let message = body["errors"][0]["message"].as_str().unwrap().to_owned();
+    assert!(message.len() < 1024, "bounded: {message}");
+    message
+}
+
+fn registry_entry(host: &str, extra: &str) -> String {
+    format!(
+        "[[upstream]]\nnamespaces = [\"wasi\"]\nregistry = \"{host}\"\nprotocol = \"http\"\n{extra}"
+    )
+}
+
+/// An address of this machine other than loopback, to serve a fake upstream the
+/// gateway cannot take for itself; `None` without one (no packet is sent to find it).
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    let usable = !ip.is_loopback() && !ip.is_unspecified();
+    (usable && std::net::TcpListener::bind((ip, 0)).is_ok()).then_some(ip)
+}
+
+#[tokio::test]
+async fn a_registry_json_out_of_bounds_is_refused() {
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    // (a) Endless, without a length: the 64 KiB cap stops it.
+    let endless = fake_registry(
+        loopback,
+        axum::routing::get(|| async {
+            let chunk = bytes::Bytes::from_static(&[b' '; 4096]);
+            axum::body::Body::from_stream(futures::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            }))
+        }),
+    )
+    .await;
+    let gateway = TestApp::spawn_with(&registry_entry(&endless, "")).await;
+    let message = refused(&gateway, StatusCode::BAD_GATEWAY).await;
+    assert!(message.contains("larger than 64 KiB"), "{message}");
+
+    // Never answers: discovery_timeout, not the request's 30 s, bounds the wait.
+    let silent = tokio::net::TcpListener::bind((loopback, 0)).await.unwrap();
+    let silent_host = silent.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let gateway = TestApp::spawn_with(&registry_entry(
+        &silent_host,
+        "discovery_timeout = \"1s\"\n",
+    ))
+    .await;
+    let message = refused(&gateway, StatusCode::GATEWAY_TIMEOUT).await;
+    assert!(message.contains(&silent_host), "{message}");
+
+    // (b) A link-local OCI host (the cloud metadata service), and (c) a namespace prefix
+    // that is no repository path: refused even from a loopback upstream.
+    for (document, needle) in [
+        (oci_doc("169.254.169.254:80", ""), "link-local"),
+        (oci_doc("ghcr.io", "../../admin/"), "namespacePrefix"),
+        (oci_doc("user:pw@ghcr.io", ""), "oci.registry"),
+    ] {
+        let host = fake_registry(loopback, document_route(document, Arc::default())).await;
+        let gateway = TestApp::spawn_with(&registry_entry(&host, "")).await;
+        let message = refused(&gateway, StatusCode::BAD_GATEWAY).await;
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_public_registry_json_cannot_lead_to_this_machine() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: this machine has no non-loopback address to serve a fake upstream");
+        return;
+    };
+    let upstream = TestApp::spawn().await;
+    let (response, _) = upstream
+        .publish_wasm(
+            "wasi/io",
+            "0.2.0",
+            &fixtures::component(),
+            "2024-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // On loopback: a registry.json naming the real upstream, counting who reads it.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let inner = fake_registry(
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        document_route(oci_doc(&upstream.authority, ""), hits.clone()),
+    )
+    .await;
+    let target = format!("http://{inner}/.well-known/wasm-pkg/registry.json");
+    // (d) On a public address: a redirect to it, and a document naming loopback.
+    let redirect = fake_registry(
+        ip,
+        axum::routing::get(move || {
+            let target = target.clone();
+            async move { (StatusCode::FOUND, [(reqwest::header::LOCATION, target)]) }
+        }),
+    )
+    .await;
+    let direct = fake_registry(
+        ip,
+        document_route(oci_doc(&upstream.authority, ""), Arc::default()),
+    )
+    .await;
+
+    let gateway = TestApp::spawn_with(&registry_entry(&redirect, "")).await;
+    let message = refused(&gateway, StatusCode::BAD_GATEWAY).await;
+    assert!(
+        message.contains("redirect") && message.contains("loopback"),
+        "{message}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the loopback target was read"
+    );
+    let gateway = TestApp::spawn_with(&registry_entry(&direct, "")).await;
+    let message = refused(&gateway, StatusCode::BAD_GATEWAY).await;
+    assert!(message.contains("loopback"), "{message}");
+
+    // The operator may allow it.
+    for host in [&redirect, &direct] {
+        let entry = registry_entry(host, "allow_private_discovery = true\n");
+        let gateway = TestApp::spawn_with(&entry).await;
+        let response = gateway
+            .client
+            .get(gateway.url("/v2/wasi/io/manifests/0.2.0"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{host}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }

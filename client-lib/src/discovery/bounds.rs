@@ -110,7 +110,7 @@ pub fn validate_location(location: &OciLocation) -> Result<(), String> {
     if !valid_chars || !(prefix.is_empty() || segments_start_well) {
         return Err(format!(
             "`namespacePrefix` {:?} is not part of an OCI repository path (lowercase letters, \
-             digits, `.`, `_`, `-` and `/` between non-empty segments)",
+             digits, `.`, `_`, `-` and `/`, each segment starting with a letter or digit)",
             bounded(prefix, 64)
         ));
     }

@@ -39,7 +39,7 @@ pub use auth::{AuthConfig, AuthMode};
 pub use metrics::MetricsConfig;
 pub use packages::PackagesConfig;
 pub use uploads::UploadConfig;
-pub use upstream::{UpstreamAuth, UpstreamConfig, UpstreamSource};
+pub use upstream::{DiscoveryConfig, UpstreamAuth, UpstreamConfig, UpstreamSource};
 
 /// The validated configuration the gateway runs with.
 #[derive(Debug, Clone)]

@@ -5,6 +5,8 @@
 //! [[upstream]]
 //! namespaces = ["wasi"]           # namespace names or `*` globs; the first entry that matches wins
 //! registry = "wasi.dev"           # found through https://wasi.dev/.well-known/wasm-pkg/registry.json
+//! discovery_timeout = "10s"       # bound on reading that registry.json (connect + total)
+//! allow_private_discovery = false # let it (or its redirects) lead to loopback/link-local hosts
 //! # or: oci = { registry = "ghcr.io", namespace_prefix = "webassembly/", protocol = "https",
 //! #             auth = { username = "bot", password = "..." } }
 //! # or: warg = { url = "https://warg.example.com" }
@@ -12,6 +14,15 @@
 //! tag_ttl = "5m"                  # a cached tag is re-checked with the upstream after this long
 //! timeout = "30s"                 # longest wait for one upstream answer
 //! ```
+//!
+//! A `registry` entry's registry.json comes from a host the operator named but whose
+//! answer it does not control, so the proxy reads at most 64 KiB of it within
+//! `discovery_timeout`, and neither its redirects nor the OCI host it names may lead to
+//! this machine or the link-local network (127.0.0.0/8, `::1`, `localhost`,
+//! 169.254.0.0/16 with the cloud metadata service, fe80::/10, 0.0.0.0/8, `::`). A
+//! `registry` that is itself on loopback may point to other loopback ports (a test or
+//! development setup); anything more needs `allow_private_discovery = true`. See
+//! `crate::proxy::discover`.
 
 use std::time::Duration;
 
@@ -49,7 +60,11 @@ impl UpstreamConfig {
 #[derive(Debug, Clone)]
 pub enum UpstreamSource {
     /// A Wasm registry found through its `registry.json` (`registry = "wasi.dev"`).
-    Registry { host: String, http: bool },
+    Registry {
+        host: String,
+        http: bool,
+        discovery: DiscoveryConfig,
+    },
     /// An OCI registry named directly.
     Oci {
         registry: String,
@@ -59,6 +74,16 @@ pub enum UpstreamSource {
     },
     /// A Warg registry: releases become OCI artifacts synthesized here.
     Warg { url: url::Url },
+}
+
+/// How a `registry` entry's registry.json is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Connect and total bound on the registry.json exchange (`discovery_timeout`).
+    pub timeout: Duration,
+    /// `allow_private_discovery`: redirects and the OCI host named by the document may
+    /// be loopback, link-local or unspecified addresses.
+    pub allow_private: bool,
 }
 
 /// Credentials the gateway presents to an upstream (after its `/v2/` challenge).
@@ -80,6 +105,8 @@ pub(super) struct RawUpstream {
     allow_push: Option<bool>,
     tag_ttl: Option<String>,
     timeout: Option<String>,
+    discovery_timeout: Option<String>,
+    allow_private_discovery: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +188,47 @@ fn parse_one(key: &str, raw: RawUpstream) -> Result<UpstreamConfig, ConfigError>
     } else {
         oci_source(key, raw.registry, raw.protocol, raw.oci)?
     };
+    let source = match source {
+        UpstreamSource::Registry { host, http, .. } => {
+            let timeout = duration(
+                &format!("{key}.discovery_timeout"),
+                raw.discovery_timeout,
+                "10s",
+            )?;
+            if timeout.is_zero() {
+                return Err(ConfigError::key(
+                    &format!("{key}.discovery_timeout"),
+                    "must be more than 0s",
+                ));
+            }
+            let discovery = DiscoveryConfig {
+                timeout,
+                allow_private: raw.allow_private_discovery.unwrap_or(false),
+            };
+            UpstreamSource::Registry {
+                host,
+                http,
+                discovery,
+            }
+        }
+        other => {
+            for (set, name) in [
+                (raw.discovery_timeout.is_some(), "discovery_timeout"),
+                (
+                    raw.allow_private_discovery.is_some(),
+                    "allow_private_discovery",
+                ),
+            ] {
+                if set {
+                    return Err(ConfigError::key(
+                        &format!("{key}.{name}"),
+                        "applies only to `registry = ...` entries (found through registry.json)",
+                    ));
+                }
+            }
+            other
+        }
+    };
     let name = match &source {
         UpstreamSource::Registry { host, .. } => host.clone(),
         UpstreamSource::Oci {
@@ -202,6 +270,11 @@ fn oci_source(
             UpstreamSource::Registry {
                 http: protocol(&format!("{key}.protocol"), raw_protocol.as_deref())?,
                 host,
+                // Set by the caller, which holds the discovery keys.
+                discovery: DiscoveryConfig {
+                    timeout: Duration::ZERO,
+                    allow_private: false,
+                },
             }
         }
         (None, Some(oci)) => {
@@ -308,6 +381,11 @@ mod tests {
         assert_eq!(warg.name, "http://127.0.0.1:8090");
         assert!(matches!(&warg.source, UpstreamSource::Warg { url } if url.port() == Some(8090)));
         assert_eq!(wasi.name, "wasi.dev");
+        assert!(matches!(
+            &wasi.source,
+            UpstreamSource::Registry { discovery, .. }
+                if discovery.timeout.as_secs() == 10 && !discovery.allow_private
+        ));
         assert!(wasi.serves("wasi") && !wasi.serves("wasix"));
         assert!(!wasi.allow_push);
         assert_eq!(acme.name, "127.0.0.1:5000/mirror");
@@ -316,6 +394,20 @@ mod tests {
             matches!(&acme.source, UpstreamSource::Oci { http: true, auth: Some(a), .. } if a.username == "u")
         );
         assert!(!format!("{acme:?}").contains("\"p\""), "password redacted");
+    }
+
+    #[test]
+    fn discovery_settings() {
+        let config = Config::from_toml_str(
+            "[[upstream]]\nnamespaces = [\"a\"]\nregistry = \"x.dev\"\n\
+             discovery_timeout = \"3s\"\nallow_private_discovery = true\n",
+        )
+        .unwrap();
+        let UpstreamSource::Registry { discovery, .. } = &config.upstreams[0].source else {
+            panic!("a registry entry");
+        };
+        assert_eq!(discovery.timeout.as_secs(), 3);
+        assert!(discovery.allow_private);
     }
 
     #[test]
@@ -350,6 +442,14 @@ mod tests {
             (
                 "[[upstream]]\nnamespaces = [\"a\"]\nregistry = \"x\"\nprotocol = \"ftp\"",
                 "protocol",
+            ),
+            (
+                "[[upstream]]\nnamespaces = [\"a\"]\noci = { registry = \"y\" }\nallow_private_discovery = true",
+                "only to `registry",
+            ),
+            (
+                "[[upstream]]\nnamespaces = [\"a\"]\nregistry = \"x\"\ndiscovery_timeout = \"0s\"",
+                "discovery_timeout",
             ),
         ] {
             let error = Config::from_toml_str(text).unwrap_err().to_string();

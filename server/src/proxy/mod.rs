@@ -27,6 +27,7 @@
 //! share them; downloads in flight are per process, so two replicas may
 //! fetch the same blob once each.
 
+pub mod discover;
 pub mod flight;
 pub mod manifests;
 pub mod tags;

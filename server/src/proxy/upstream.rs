@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use wkg_client::discovery::{RegistryMetadata, protocol_for, registry_json_url};
+use wkg_client::discovery::protocol_for;
 use wkg_client::oci::{Credentials, OciClient, OciSettings, RawBlob, RawManifest};
 use wkg_client::warg::{WargClient, WargRelease};
-use wkg_client::{BasicCredentials, OciProtocol, RegistryName};
+use wkg_client::{BasicCredentials, OciProtocol};
 
 use super::{Error, REST_AFTER_FAILURE};
 use crate::config::{UpstreamConfig, UpstreamSource};
@@ -270,8 +270,8 @@ impl Upstream {
     }
 
     /// Opens the client on first use: for `registry = "..."` entries that
-    /// means reading the registry's `registry.json` (retried on the next
-    /// request if it fails).
+    /// means reading the registry's `registry.json` within the bounds of
+    /// [`super::discover`] (retried on the next request if it fails).
     async fn connection(&self) -> Result<&Connection, Error> {
         self.connection
             .get_or_try_init(|| async {
@@ -292,9 +292,15 @@ impl Upstream {
                             })
                         }),
                     ),
-                    UpstreamSource::Registry { host, http } => {
-                        let location = self.discover(host, *http).await?;
-                        (location.0, location.1, *http, Credentials::Anonymous)
+                    UpstreamSource::Registry {
+                        host,
+                        http,
+                        discovery,
+                    } => {
+                        let (registry, prefix) =
+                            super::discover::discover(&self.config.name, host, *http, discovery)
+                                .await?;
+                        (registry, prefix, *http, Credentials::Anonymous)
                     }
                     UpstreamSource::Warg { url } => return self.open_warg(url).await,
                 };
@@ -329,46 +335,5 @@ impl Upstream {
             client,
             _storage: storage,
         })
-    }
-
-    /// `(OCI registry, namespace prefix)` from the registry's registry.json;
-    /// a registry without one is its own OCI registry with no prefix.
-    async fn discover(&self, host: &str, http: bool) -> Result<(String, String), Error> {
-        let failed = |detail: String| Error::Failed {
-            upstream: self.config.name.clone(),
-            detail,
-        };
-        let registry: RegistryName = host
-            .parse()
-            .map_err(|e: wkg_client::Error| failed(e.to_string()))?;
-        let url = registry_json_url(&registry, http.then_some(OciProtocol::Http), &LogReporter);
-        let response =
-            reqwest::Client::new()
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| Error::Unreachable {
-                    upstream: self.config.name.clone(),
-                    detail: format!("{url}: {}", wkg_client::error::chain(&e)),
-                })?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok((host.to_string(), String::new()));
-        }
-        if !response.status().is_success() {
-            return Err(failed(format!("{url} answered {}", response.status())));
-        }
-        let document: serde_json::Map<String, serde_json::Value> = response
-            .json()
-            .await
-            .map_err(|e| failed(format!("{url} is not a registry.json document: {e}")))?;
-        let metadata = RegistryMetadata::from_json(&document)
-            .map_err(|reason| failed(format!("{url}: {reason}")))?;
-        if metadata.oci.is_none() && metadata.warg_url.is_some() {
-            return Err(failed(format!(
-                "{url} names only a Warg registry; this gateway proxies OCI registries"
-            )));
-        }
-        let location = metadata.oci_location(&registry);
-        Ok((location.registry, location.namespace_prefix))
     }
 }
