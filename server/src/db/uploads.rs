@@ -32,18 +32,64 @@ pub enum ChunkConflict {
 }
 
 impl Db {
-    pub async fn create_upload(&self, id: Uuid, repository: &str) -> Result<()> {
+    /// Opens session `id` of `repository` for `owner`, unless the owner
+    /// already holds `limit` sessions touched at or after
+    /// `live_since_millis`: older ones have expired (the purge removes
+    /// them) and count against nobody. Returns how many the owner holds
+    /// when refused. Finished and cancelled sessions are deleted, so they
+    /// stop counting at once.
+    ///
+    /// Counting and inserting are one transaction that first writes a row
+    /// named after the owner into `leases` and deletes it again before
+    /// committing. On PostgreSQL that row's lock makes one owner's
+    /// concurrent openings take turns (on every replica), and under READ
+    /// COMMITTED each count sees the sessions the previous turn committed;
+    /// SQLite serializes writers anyway. No row outlives the transaction.
+    pub async fn create_upload(
+        &self,
+        id: Uuid,
+        repository: &str,
+        owner: &str,
+        limit: u64,
+        live_since_millis: i64,
+    ) -> Result<Result<(), u64>> {
         let now = now_millis();
+        let turn = format!("upload-owner:{owner}");
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO uploads (id, repository, committed, created_at, updated_at) \
-             VALUES ($1, $2, 0, $3, $3)",
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
         )
+        .bind(&turn)
         .bind(id.to_string())
-        .bind(repository)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let (open,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM uploads WHERE owner = $1 AND updated_at >= $2")
+                .bind(owner)
+                .bind(live_since_millis)
+                .fetch_one(&mut *tx)
+                .await?;
+        let open = to_u64(open);
+        if open < limit {
+            sqlx::query(
+                "INSERT INTO uploads (id, repository, committed, created_at, updated_at, owner) \
+                 VALUES ($1, $2, 0, $3, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(repository)
+            .bind(now)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM leases WHERE name = $1")
+            .bind(&turn)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(if open < limit { Ok(()) } else { Err(open) })
     }
 
     pub async fn get_upload(&self, id: Uuid) -> Result<Option<UploadRow>> {

@@ -2,4 +2,5 @@
 //! manifests are checked before they are stored.
 
 pub mod manifests;
+pub mod upload_limits;
 pub mod uploads;

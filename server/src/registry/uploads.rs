@@ -22,35 +22,8 @@ use crate::db::{BlobClaim, ChunkConflict, ChunkRow, UploadRow};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names::RepoName;
+use crate::registry::upload_limits::UploadInProgress;
 use crate::storage::{StorageKey, pump};
-
-/// Counts a body being streamed into storage for as long as it lives.
-/// Holds one of the `uploads.max_concurrent` permits; without one the
-/// request gets 429 and a `Retry-After`, rather than piling up.
-struct UploadInProgress {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl UploadInProgress {
-    fn start(app: &App) -> ApiResult<Self> {
-        let permit = app.upload_slots.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::TooManyRequests,
-                "the registry is receiving as many uploads as it is configured for; retry shortly",
-            )
-            .with_header(header::RETRY_AFTER, "2")
-        })?;
-        crate::metrics::global().uploads_in_progress.inc();
-        Ok(Self { _permit: permit })
-    }
-}
-
-impl Drop for UploadInProgress {
-    fn drop(&mut self) {
-        crate::metrics::global().uploads_in_progress.dec();
-    }
-}
 
 /// Running SHA-256 of sessions whose bytes all passed through this process.
 #[derive(Debug, Default)]
@@ -153,10 +126,11 @@ pub async fn append_chunk(
         upload: id,
         chunk: chunk_id,
     };
+    // The slot first: a refused body leaves no staged write behind.
+    let in_progress = UploadInProgress::start(app)?;
     let writer = app.storage.writer(chunk).await?;
-    let _in_progress = UploadInProgress::start(app)?;
     let (writer, pumped) = pump(
-        body.into_data_stream(),
+        in_progress.metered(app, body),
         writer,
         vec![hasher],
         app.config.uploads.body_idle_timeout,
@@ -332,12 +306,12 @@ pub async fn store_monolithic(
     digest: &Digest,
     body: Body,
 ) -> ApiResult<()> {
-    let _in_progress = UploadInProgress::start(app)?;
+    let in_progress = UploadInProgress::start(app)?;
     let stored = store_verified(
         app,
         repo,
         digest,
-        body.into_data_stream(),
+        in_progress.metered(app, body),
         app.config.uploads.body_idle_timeout,
     )
     .await?;

@@ -16,6 +16,7 @@ use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::names::RepoName;
+use crate::registry::upload_limits::{UploadOwner, open_session};
 use crate::registry::uploads::{
     append_chunk, discard_session, find_session, finish_session, range_header, store_monolithic,
     upload_location,
@@ -58,6 +59,7 @@ pub async fn start(
     State(app): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(query): ApiQuery<StartQuery>,
+    headers: HeaderMap,
     extensions: axum::http::Extensions,
     body: Body,
 ) -> ApiResult<Response> {
@@ -79,9 +81,28 @@ pub async fn start(
         store_monolithic(&app, &repo, &digest, body).await?;
         return Ok(blob_created(&repo, &digest));
     }
-    let id = Uuid::new_v4();
-    app.db.create_upload(id, repo.as_str()).await?;
+    let owner = UploadOwner::of(
+        caller.user.as_deref(),
+        client_address(&app, &extensions, &headers),
+    );
+    let id = open_session(&app, &repo, &owner).await?;
     Ok(session_response(StatusCode::ACCEPTED, &repo, id, 0))
+}
+
+/// The client's address as everything else sees it (after
+/// `server.trusted_proxies`); `None` without connection info.
+fn client_address(
+    app: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let axum::extract::ConnectInfo(crate::client_addr::Peer(peer)) =
+        extensions.get::<axum::extract::ConnectInfo<crate::client_addr::Peer>>()?;
+    Some(crate::client_addr::client_from_headers(
+        *peer,
+        headers,
+        &app.config.server.trusted_proxies,
+    ))
 }
 
 /// Links `digest` from `from` into `repo` when `from` has it. Anything that
