@@ -57,12 +57,21 @@ async fn dummy_hash() -> Option<String> {
 /// request: a client that gives up (a reset stream, a timeout) cannot free
 /// a slot while its Argon2 work still runs, and a waiter that gives up
 /// leaves the queue count as it found it.
+///
+/// Verifications run on `running` threads of the gate's own, not on the
+/// blocking pool: each Argon2 run allocates its 19 MiB anew, and glibc
+/// keeps what a thread freed in that thread's arena, so hundreds of
+/// blocking threads taking turns would each keep a block (400 MiB seen in
+/// bench/login-flood). A few long-lived threads reuse theirs.
 #[derive(Debug)]
 pub struct VerifyGate {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: std::sync::atomic::AtomicUsize,
     queued: usize,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// The gate is full: try again shortly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +95,34 @@ impl Drop for Waiting<'_> {
 
 impl VerifyGate {
     pub fn new(running: usize, queued: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..running.max(1) {
+            let queue = queue.clone();
+            // A thread ends when the gate (the sender) is dropped.
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a password verification thread");
+            }
+        }
         Self {
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(running.max(1))),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queued,
+            jobs,
         }
     }
 
@@ -116,13 +149,15 @@ impl VerifyGate {
             return Ok(false);
         };
         let permit = self.acquire().await?;
-        let verified = tokio::task::spawn_blocking(move || {
+        let (done, verified) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _slot = permit;
-            verify_blocking(&password, &hash)
-        })
-        .await
-        .unwrap_or(false);
-        Ok(real && verified)
+            let _ = done.send(verify_blocking(&password, &hash));
+        });
+        if self.jobs.send(job).is_err() {
+            return Ok(false);
+        }
+        Ok(real && verified.await.unwrap_or(false))
     }
 }
 
