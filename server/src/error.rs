@@ -159,6 +159,21 @@ impl ApiError {
         .with_header(axum::http::header::RETRY_AFTER, &seconds)
     }
 
+    /// Too many failed logins for one user from all addresses together (see
+    /// `auth::throttle`): 429 with `Retry-After`.
+    pub fn account_throttled(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1).to_string();
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            format!(
+                "too many failed logins for this user lately, from any address; retry in \
+                 {seconds} s, or use an access token"
+            ),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, &seconds)
+    }
+
     /// Every password verification slot is taken and the queue is full
     /// (see `auth::password`): 503 with `Retry-After`.
     pub fn logins_busy() -> Self {

@@ -456,6 +456,49 @@ async fn user_names_are_capped_and_an_address_has_a_budget() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// Guesses of one password spread over many addresses (a botnet, or
+/// addresses named through a trusted proxy) share the user's budget.
+#[tokio::test]
+async fn a_user_has_a_failed_login_budget_across_addresses() {
+    let app = with_packages(
+        "failed_logins_per_user = 4\nfailed_login_window = \"1h\"\n[server]\ntrusted_proxies = [\"127.0.0.1\"]",
+        &[],
+    )
+    .await;
+    app.add_user("alice", Some("alice-password")).await;
+    let from = |n: u8, credentials: String| {
+        integration_tests::http_client()
+            .get(app.url("/v2/"))
+            .header("authorization", credentials)
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .send()
+    };
+    for n in 1..=4 {
+        let guess = from(n, basic("alice", &format!("guess-{n}")))
+            .await
+            .unwrap();
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // A fifth address gets no verification for alice, even with her
+    // password: the budget is the user's, whoever asks.
+    let refused = from(5, basic("alice", "guess-5")).await.unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    let text = message(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    assert!(
+        text.contains("too many failed logins for this user"),
+        "{text}"
+    );
+    let with_password = from(6, basic("alice", "alice-password")).await.unwrap();
+    assert_eq!(with_password.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Other users from the same addresses, and alice's access tokens, go on.
+    app.add_user("bob", Some("bob-password")).await;
+    let bob = from(5, basic("bob", "bob-password")).await.unwrap();
+    assert_eq!(bob.status(), StatusCode::OK);
+    let token = app.create_token("alice", None, &[]).await;
+    let alice_token = from(7, format!("Bearer {token}")).await.unwrap();
+    assert_eq!(alice_token.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_guesser_at_the_same_address_cannot_lock_out_a_signed_in_user() {
     let app = with_packages("login_backoff = \"1h\"", &[]).await;

@@ -134,6 +134,7 @@ fn credentials_error(error: AuthError) -> ApiError {
         AuthError::Database(e) => e.into(),
         AuthError::Throttled(wait) => ApiError::throttled(wait),
         AuthError::AddressThrottled(wait) => ApiError::address_throttled(wait),
+        AuthError::AccountThrottled(wait) => ApiError::account_throttled(wait),
         AuthError::Busy => ApiError::logins_busy(),
         AuthError::Credentials(message) => ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -88,9 +88,14 @@ pub async fn enforce(
             audit(&app, &required, None, client, detail, refusal.status()).await;
             return drain_then(request, refusal).await;
         }
-        Err(error @ (AuthError::AddressThrottled(_) | AuthError::Busy)) => {
+        Err(
+            error @ (AuthError::AddressThrottled(_)
+            | AuthError::AccountThrottled(_)
+            | AuthError::Busy),
+        ) => {
             let refusal = match error {
                 AuthError::AddressThrottled(wait) => ApiError::address_throttled(wait),
+                AuthError::AccountThrottled(wait) => ApiError::account_throttled(wait),
                 _ => ApiError::logins_busy(),
             }
             .into_response();

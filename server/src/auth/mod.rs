@@ -89,6 +89,9 @@ pub enum AuthError {
     /// Too many failed logins from this client, whatever the user.
     #[error("too many failed logins from this address; retry in {} s", .0.as_secs().max(1))]
     AddressThrottled(Duration),
+    /// Too many failed logins for this user, from any client.
+    #[error("too many failed logins for this user; retry in {} s", .0.as_secs().max(1))]
+    AccountThrottled(Duration),
     /// Every password verification slot is busy; try again shortly.
     #[error("too many password checks at once; retry in a second")]
     Busy,
@@ -135,6 +138,7 @@ impl Auth {
             throttle: throttle::LoginThrottle::new(throttle::ThrottleSettings {
                 backoff: config.login_backoff,
                 per_address: config.failed_logins_per_address,
+                per_user: config.failed_logins_per_user,
                 window: config.failed_login_window,
             }),
             verifications: password::VerifyGate::new(
@@ -264,6 +268,7 @@ impl Auth {
         }
         let attempt = self.throttle.reserve(user, client).map_err(|r| match r {
             throttle::Refusal::User(wait) => AuthError::Throttled(wait),
+            throttle::Refusal::Account(wait) => AuthError::AccountThrottled(wait),
             throttle::Refusal::Address(wait) => AuthError::AddressThrottled(wait),
         })?;
         let checked = self

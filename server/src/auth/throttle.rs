@@ -15,6 +15,10 @@
 //!   also draw on a budget (`failed_logins_per_address` per
 //!   `failed_login_window`), refilled steadily, which stops one source from
 //!   spraying many user names.
+//! - **Per user, from everywhere.** Failures for one user name, whatever
+//!   the address, draw on a budget of their own (`failed_logins_per_user`
+//!   per window), which stops many sources (a botnet, or addresses chosen
+//!   through a trusted proxy) from sharing the guessing of one password.
 //! - **Bounded.** Callers cap user names (64 characters) before they get
 //!   here; each table holds at most [`MAX_ENTRIES`] keys, and when full
 //!   drops those that are idle, then the oldest half.
@@ -22,7 +26,10 @@
 //!   guesser keeps failing is delayed at most a minute at a time, and never
 //!   when presenting a password that verified recently (the caller's
 //!   success cache is consulted before the throttle) or an access token
-//!   (never throttled: it cannot be guessed).
+//!   (never throttled: it cannot be guessed). The per-user budget is the
+//!   one thing a guesser can spend on someone else's behalf: it refills
+//!   steadily, so the user waits at most one window's share of it, and
+//!   their access tokens keep working.
 //!
 //! The state is per process: with several replicas a guesser gets each
 //! replica's allowance.
@@ -46,6 +53,8 @@ pub struct ThrottleSettings {
     pub backoff: Duration,
     /// Failures one address may have in `window` (refilled evenly).
     pub per_address: u32,
+    /// Failures one user name may have in `window`, over all addresses.
+    pub per_user: u32,
     pub window: Duration,
 }
 
@@ -56,6 +65,8 @@ pub enum Refusal {
     User(Duration),
     /// Too many failures from this address, whatever the user.
     Address(Duration),
+    /// Too many failures for this user, whatever the address.
+    Account(Duration),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,11 +82,18 @@ struct Budget {
     last: Instant,
 }
 
+/// What a failure budget is kept for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum BudgetKey {
+    Address(IpAddr),
+    User(String),
+}
+
 #[derive(Debug)]
 pub struct LoginThrottle {
     settings: ThrottleSettings,
     users: Mutex<HashMap<(String, Option<IpAddr>), UserEntry>>,
-    addresses: Mutex<HashMap<IpAddr, Budget>>,
+    budgets: Mutex<HashMap<BudgetKey, Budget>>,
 }
 
 /// One reserved attempt: counted as failed unless [`LoginThrottle::succeeded`].
@@ -90,7 +108,7 @@ impl LoginThrottle {
         Self {
             settings,
             users: Mutex::default(),
-            addresses: Mutex::default(),
+            budgets: Mutex::default(),
         }
     }
 
@@ -106,22 +124,9 @@ impl LoginThrottle {
         {
             return Err(Refusal::User(entry.closed_until - now));
         }
-        if let Some(address) = address {
-            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
-            make_room(&mut addresses, now, |b| b.last);
-            let budget = addresses.entry(address).or_insert(Budget {
-                tokens: f64::from(self.settings.per_address),
-                last: now,
-            });
-            self.refill(budget, now);
-            if budget.tokens < 1.0 {
-                let per_token = self.settings.window.as_secs_f64()
-                    / f64::from(self.settings.per_address.max(1));
-                let wait = Duration::from_secs_f64((1.0 - budget.tokens) * per_token);
-                return Err(Refusal::Address(wait.max(Duration::from_secs(1))));
-            }
-            budget.tokens -= 1.0;
-        }
+        let mut keys = vec![BudgetKey::User(user.to_string())];
+        keys.extend(address.map(BudgetKey::Address));
+        self.spend(&keys, now)?;
         make_room(&mut users, now, |e| e.last);
         let entry = users.entry(key).or_insert(UserEntry {
             failures: 0,
@@ -152,35 +157,75 @@ impl LoginThrottle {
     /// and give the address its token back.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.remove(&(attempt.user, attempt.client));
+        users.remove(&(attempt.user.clone(), attempt.client));
         drop(users);
-        self.refund(attempt.client);
+        self.refund(&attempt);
     }
 
     /// The attempt was never made (no verification slot): take back what
     /// reserving it counted.
     pub fn release(&self, attempt: Attempt) {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = users.get_mut(&(attempt.user, attempt.client)) {
+        if let Some(entry) = users.get_mut(&(attempt.user.clone(), attempt.client)) {
             entry.failures = entry.failures.saturating_sub(1);
         }
         drop(users);
-        self.refund(attempt.client);
+        self.refund(&attempt);
     }
 
-    fn refund(&self, client: Option<IpAddr>) {
-        if let Some(address) = client {
-            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(budget) = addresses.get_mut(&address) {
-                budget.tokens = (budget.tokens + 1.0).min(f64::from(self.settings.per_address));
+    /// Takes one failure from each budget in `keys`, or none when one of
+    /// them is empty (a refused attempt costs nothing).
+    fn spend(&self, keys: &[BudgetKey], now: Instant) -> Result<(), Refusal> {
+        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        make_room(&mut budgets, now, |b| b.last);
+        for key in keys {
+            let limit = self.limit(key);
+            let budget = budgets.entry(key.clone()).or_insert(Budget {
+                tokens: f64::from(limit),
+                last: now,
+            });
+            self.refill(budget, limit, now);
+            if budget.tokens < 1.0 {
+                let per_token = self.settings.window.as_secs_f64() / f64::from(limit.max(1));
+                let wait = Duration::from_secs_f64((1.0 - budget.tokens) * per_token)
+                    .max(Duration::from_secs(1));
+                return Err(match key {
+                    BudgetKey::Address(_) => Refusal::Address(wait),
+                    BudgetKey::User(_) => Refusal::Account(wait),
+                });
+            }
+        }
+        for key in keys {
+            if let Some(budget) = budgets.get_mut(key) {
+                budget.tokens -= 1.0;
+            }
+        }
+        Ok(())
+    }
+
+    fn refund(&self, attempt: &Attempt) {
+        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keys = vec![BudgetKey::User(attempt.user.clone())];
+        keys.extend(attempt.client.map(BudgetKey::Address));
+        for key in keys {
+            let limit = self.limit(&key);
+            if let Some(budget) = budgets.get_mut(&key) {
+                budget.tokens = (budget.tokens + 1.0).min(f64::from(limit));
             }
         }
     }
 
-    fn refill(&self, budget: &mut Budget, now: Instant) {
-        let rate = f64::from(self.settings.per_address) / self.settings.window.as_secs_f64();
+    fn limit(&self, key: &BudgetKey) -> u32 {
+        match key {
+            BudgetKey::Address(_) => self.settings.per_address,
+            BudgetKey::User(_) => self.settings.per_user,
+        }
+    }
+
+    fn refill(&self, budget: &mut Budget, limit: u32, now: Instant) {
+        let rate = f64::from(limit) / self.settings.window.as_secs_f64();
         let earned = now.duration_since(budget.last).as_secs_f64() * rate;
-        budget.tokens = (budget.tokens + earned).min(f64::from(self.settings.per_address));
+        budget.tokens = (budget.tokens + earned).min(f64::from(limit));
         budget.last = now;
     }
 
@@ -189,7 +234,7 @@ impl LoginThrottle {
     fn len(&self) -> (usize, usize) {
         (
             self.users.lock().unwrap().len(),
-            self.addresses.lock().unwrap().len(),
+            self.budgets.lock().unwrap().len(),
         )
     }
 }
@@ -236,6 +281,7 @@ mod tests {
         LoginThrottle::new(ThrottleSettings {
             backoff,
             per_address,
+            per_user: 1000,
             window: Duration::from_secs(3600),
         })
     }
@@ -302,6 +348,31 @@ mod tests {
                 .reserve("d", Some("2001:db9::1".parse().unwrap()))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_user_has_a_budget_across_addresses() {
+        let throttle = LoginThrottle::new(ThrottleSettings {
+            backoff: Duration::from_secs(3600),
+            per_address: 1000,
+            per_user: 3,
+            window: Duration::from_secs(3600),
+        });
+        for i in 1..=3u8 {
+            throttle
+                .reserve("bob", Some(IpAddr::from([10, 0, 0, i])))
+                .unwrap();
+        }
+        let refused = throttle.reserve("bob", Some("10.9.9.9".parse().unwrap()));
+        assert!(matches!(refused, Err(Refusal::Account(_))), "{refused:?}");
+        // The refusal cost the address nothing, and other users go on.
+        let alice = throttle
+            .reserve("alice", Some("10.9.9.9".parse().unwrap()))
+            .unwrap();
+        // A success gives its token back to the user's budget.
+        throttle.succeeded(alice);
+        let last = throttle.reserve("carol", None).unwrap();
+        throttle.release(last);
     }
 
     #[test]

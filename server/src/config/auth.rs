@@ -45,6 +45,9 @@ pub struct AuthConfig {
     pub login_backoff: Duration,
     /// Failed logins one address may have per `failed_login_window`.
     pub failed_logins_per_address: u32,
+    /// Failed logins one user name may have per `failed_login_window`,
+    /// over all addresses.
+    pub failed_logins_per_user: u32,
     pub failed_login_window: Duration,
     /// Password verifications running at once, and waiting for a slot.
     pub password_verifications: usize,
@@ -65,6 +68,7 @@ impl AuthConfig {
             anonymous_pull: Vec::new(),
             login_backoff: Duration::from_millis(250),
             failed_logins_per_address: 30,
+            failed_logins_per_user: 60,
             failed_login_window: Duration::from_secs(5 * 60),
             password_verifications: default_verifications(),
             password_queue: 16,
@@ -85,6 +89,7 @@ pub(super) struct RawAuth {
     anonymous_pull: Option<StringOr<Vec<String>>>,
     login_backoff: Option<String>,
     failed_logins_per_address: Option<StringOr<u32>>,
+    failed_logins_per_user: Option<StringOr<u32>>,
     failed_login_window: Option<String>,
     password_verifications: Option<StringOr<usize>>,
     password_queue: Option<StringOr<usize>>,
@@ -162,11 +167,17 @@ impl RawAuth {
             Some(v) => v.parse("auth.failed_logins_per_address")?,
             None => defaults.failed_logins_per_address,
         };
-        if failed_logins_per_address == 0 {
-            return Err(ConfigError::key(
-                "auth.failed_logins_per_address",
-                "must be at least 1",
-            ));
+        let failed_logins_per_user = match self.failed_logins_per_user {
+            Some(v) => v.parse("auth.failed_logins_per_user")?,
+            None => defaults.failed_logins_per_user,
+        };
+        for (key, value) in [
+            ("auth.failed_logins_per_address", failed_logins_per_address),
+            ("auth.failed_logins_per_user", failed_logins_per_user),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::key(key, "must be at least 1"));
+            }
         }
         let password_verifications = match self.password_verifications {
             Some(v) => v.parse("auth.password_verifications")?,
@@ -191,6 +202,7 @@ impl RawAuth {
         Ok(AuthConfig {
             login_backoff,
             failed_logins_per_address,
+            failed_logins_per_user,
             failed_login_window,
             password_verifications,
             password_queue,

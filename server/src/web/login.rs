@@ -103,7 +103,7 @@ pub async fn submit(State(app): State<AppState>, mut session: Session, body: Bod
                 "The registry is checking many passwords right now. Try again in a moment.",
             );
         }
-        Err(AuthError::Throttled(wait)) => {
+        Err(AuthError::Throttled(wait) | AuthError::AccountThrottled(wait)) => {
             let message = format!(
                 "Too many failed sign-ins for this user. Wait {} seconds and try again.",
                 wait.as_secs().max(1)

@@ -110,6 +110,7 @@ impl Session {
                 AuthError::Credentials(_)
                 | AuthError::Throttled(_)
                 | AuthError::AddressThrottled(_)
+                | AuthError::AccountThrottled(_)
                 | AuthError::Busy,
             ) => {
                 session.end();
