@@ -63,7 +63,7 @@ async fn lookup(
         return Err(ApiError::not_found(
             ErrorCode::ManifestUnknown,
             format!(
-                "manifest {reference} is neither cached in repository {repo} nor at upstream                  registry {}",
+                "manifest {reference} is neither cached in repository {repo} nor at upstream registry {}",
                 upstream.name()
             ),
         ));
