@@ -1,6 +1,8 @@
-//! `/v2/` and the answers for anything that is not an endpoint.
+//! `/v2/` and the answers for anything that is not an endpoint, or names
+//! what cannot exist.
 
-use integration_tests::{TestApp, assert_error};
+use integration_tests::upstream::Tap;
+use integration_tests::{TestApp, assert_error, fixtures};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -214,4 +216,95 @@ async fn open_loopback_gateway_answers_only_its_own_host_names() {
         .await
         .unwrap();
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
+
+/// A manifest reference that is neither a valid tag nor a supported digest
+/// names nothing: reads and deletes answer 404 MANIFEST_UNKNOWN (the suite's
+/// "nonexistent manifest" is `.INVALID_MANIFEST_NAME`), while a push to it,
+/// which would create it, is refused with 400.
+#[tokio::test]
+async fn references_that_cannot_exist_are_unknown_to_reads_and_deletes() {
+    let app = TestApp::spawn().await;
+    let (_, manifest) = app.push_artifact("repo", "v1", b"layer").await;
+    let (too_long, huge) = ("a".repeat(129), "x".repeat(10_000));
+    let short_hex = format!("sha256:{}", "a".repeat(63));
+    let cases = [
+        (".INVALID_MANIFEST_NAME", "MANIFEST_INVALID"),
+        ("-leading-dash", "MANIFEST_INVALID"),
+        (too_long.as_str(), "MANIFEST_INVALID"),
+        (huge.as_str(), "MANIFEST_INVALID"),
+        ("sha256:totallywrong", "DIGEST_INVALID"),
+        (short_hex.as_str(), "DIGEST_INVALID"),
+        ("md5:d41d8cd98f00b204e9800998ecf8427e", "DIGEST_INVALID"),
+        ("sha256:", "DIGEST_INVALID"),
+    ];
+    for (reference, push_code) in cases {
+        let url = app.url(&format!("/v2/repo/manifests/{reference}"));
+        let shown = &reference[..reference.len().min(40)];
+        let get = app.client.get(&url).send().await.unwrap();
+        let body = assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.len() < 1024, "{shown}: {} bytes", message.len());
+        let head = app.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {shown}");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {shown}");
+        let delete = app.client.delete(&url).send().await.unwrap();
+        assert_error(delete, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        let put = app
+            .put_manifest("repo", reference, fixtures::OCI_MANIFEST, &manifest)
+            .await;
+        assert_error(put, StatusCode::BAD_REQUEST, push_code).await;
+    }
+    // The repository name is still checked first.
+    let response = app
+        .client
+        .get(app.url("/v2/UPPER/manifests/.INVALID_MANIFEST_NAME"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
+    // Nothing was deleted or created along the way.
+    let tags: serde_json::Value = app
+        .client
+        .get(app.url("/v2/repo/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], serde_json::json!(["v1"]));
+}
+
+/// The same in a proxied namespace, where the upstream is not even asked:
+/// no registry can hold such a reference.
+#[tokio::test]
+async fn proxied_namespaces_answer_impossible_references_without_asking_upstream() {
+    let upstream = TestApp::spawn().await;
+    let (digest, _) = upstream.push_artifact("acme/app", "v1", b"upstream").await;
+    let tap = Tap::start(&upstream.authority).await;
+    let gateway = TestApp::spawn_with(&format!(
+        "[[upstream]]\nnamespaces = [\"acme\"]\n\
+         oci = {{ registry = \"{}\", protocol = \"http\" }}\n",
+        tap.authority
+    ))
+    .await;
+    for reference in [".INVALID_MANIFEST_NAME", "sha256:totallywrong"] {
+        let url = gateway.url(&format!("/v2/acme/app/manifests/{reference}"));
+        let get = gateway.client.get(&url).send().await.unwrap();
+        assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        let head = gateway.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {reference}");
+    }
+    assert_eq!(tap.manifest_requests(), 0, "the upstream was asked");
+    // The upstream is there: a real tag comes through it.
+    let get = gateway
+        .client
+        .get(gateway.url("/v2/acme/app/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::OK);
+    assert_eq!(get.headers()["docker-content-digest"], digest.as_str());
+    assert!(tap.manifest_requests() > 0);
 }

@@ -30,6 +30,31 @@ async fn resolve(
     })
 }
 
+/// The reference of a read (`GET`, `HEAD`) or a `DELETE`.
+///
+/// A reference that is neither a valid tag nor a supported digest cannot
+/// have anything stored under it, so these requests get the answer to the
+/// question they ask, "no such manifest": 404 `MANIFEST_UNKNOWN`, not a 400.
+/// The OCI conformance suite requires it (its "nonexistent manifest" is
+/// `.INVALID_MANIFEST_NAME`) and distribution answers the same. Only `PUT`,
+/// which would create the reference, refuses a malformed one with 400. In
+/// proxied namespaces the upstream is not asked either: it cannot hold
+/// such a reference any more than we can.
+fn existing_reference(repo: &RepoName, text: &str) -> ApiResult<Reference> {
+    Reference::parse(text).map_err(|_| {
+        // Longest valid reference: a sha512 digest.
+        let shown = crate::auth::bounded(text, 135);
+        ApiError::not_found(
+            ErrorCode::ManifestUnknown,
+            format!(
+                "manifest {shown:?} is not in repository {repo}: a reference is a tag \
+                 ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}) or a sha256 or sha512 digest, so \
+                 nothing can be stored under this one"
+            ),
+        )
+    })
+}
+
 fn manifest_headers(record: &ManifestRecord) -> HeaderMap {
     let mut headers = HeaderMap::new();
     set(&mut headers, header::CONTENT_TYPE, &record.media_type);
@@ -52,7 +77,7 @@ async fn lookup(
     reference: &str,
 ) -> ApiResult<(ManifestRecord, HeaderMap)> {
     let repo = repo(name)?;
-    let reference = Reference::parse(reference)?;
+    let reference = existing_reference(&repo, reference)?;
     let Some(upstream) = app.proxy.upstream_for(repo.as_str()) else {
         let record = resolve(app, &repo, &reference).await?;
         let headers = manifest_headers(&record);
@@ -254,7 +279,7 @@ pub async fn delete(
     ApiPath((name, reference)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    let reference = Reference::parse(&reference)?;
+    let reference = existing_reference(&repo, &reference)?;
     let deleted = match &reference {
         Reference::Digest(digest) => {
             app.db
