@@ -318,3 +318,115 @@ async fn concurrent_pushes_of_the_same_blob() {
         .unwrap();
     assert_eq!(get.bytes().await.unwrap().as_ref(), content.as_slice());
 }
+
+/// Suite "Push / Blob Upload Monolithic": `POST ?digest=` with the bytes,
+/// and `POST` then `PUT` with the bytes, each answered with the blob's
+/// Location; the blob is there right after.
+#[tokio::test]
+async fn suite_monolithic_uploads_answer_with_locations() {
+    let app = TestApp::spawn().await;
+    let config = br#"{"architecture":"amd64","os":"linux","author":"push-1"}"#;
+    let digest = sha256_digest(config);
+    let response = app
+        .client
+        .post(app.url(&format!("/v2/conformance/blobs/uploads/?digest={digest}")))
+        .header("content-type", "application/octet-stream")
+        .body(config.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/v2/conformance/blobs/{digest}").as_str()
+    );
+    assert_eq!(response.headers()["docker-content-digest"], digest.as_str());
+    let get = app
+        .client
+        .get(app.url(&format!("/v2/conformance/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.bytes().await.unwrap().as_ref(), config.as_slice());
+
+    for blob in [config.as_slice(), b"a layer"] {
+        let digest = sha256_digest(blob);
+        let start = app
+            .client
+            .post(app.url("/v2/conformance/blobs/uploads/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::ACCEPTED);
+        let location = start.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with("/v2/conformance/blobs/uploads/"));
+        let put = app
+            .client
+            .put(app.url(&format!("{location}?digest={digest}")))
+            .header("content-type", "application/octet-stream")
+            .body(blob.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        assert_eq!(
+            put.headers()["location"],
+            format!("/v2/conformance/blobs/{digest}").as_str()
+        );
+        let get = app
+            .client
+            .get(app.url(&format!("/v2/conformance/blobs/{digest}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get.status(), StatusCode::OK);
+        assert_eq!(get.bytes().await.unwrap().as_ref(), blob);
+    }
+}
+
+/// The suite's teardowns with `OCI_DELETE_MANIFEST_BEFORE_BLOBS=false`:
+/// the blobs of a tagged manifest are deleted first (2xx, 404 or 405 are
+/// allowed), and deleting the manifest afterwards must still succeed.
+#[tokio::test]
+async fn blobs_deleted_before_the_manifest_that_uses_them() {
+    let app = TestApp::spawn().await;
+    let layer = b"layer of a manifest".as_slice();
+    let (digest, manifest) = app.push_artifact("repo", "tagtest0", layer).await;
+    let config = br#"{"kind":"example"}"#.as_slice();
+    for blob in [config, layer] {
+        let url = app.url(&format!("/v2/repo/blobs/{}", sha256_digest(blob)));
+        let deleted = app.client.delete(&url).send().await.unwrap();
+        assert!(
+            matches!(deleted.status().as_u16(), 200..=299 | 404 | 405),
+            "{}",
+            deleted.status()
+        );
+    }
+    // The manifest itself is untouched until it is deleted.
+    let get = app
+        .client
+        .get(app.url("/v2/repo/manifests/tagtest0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.bytes().await.unwrap().as_ref(), manifest.as_slice());
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/v2/repo/manifests/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+    for path in [
+        format!("/v2/repo/manifests/{digest}"),
+        "/v2/repo/manifests/tagtest0".to_string(),
+    ] {
+        let gone = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    }
+    for blob in [config, layer] {
+        let url = app.url(&format!("/v2/repo/blobs/{}", sha256_digest(blob)));
+        let gone = app.client.get(&url).send().await.unwrap();
+        assert_error(gone, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    }
+}

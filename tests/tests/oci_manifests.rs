@@ -352,3 +352,220 @@ async fn concurrent_pushes_of_the_same_tag() {
         assert_eq!(get.status(), StatusCode::OK);
     }
 }
+
+/// An image config like the conformance suite's, made unique by `author`.
+fn suite_config(author: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "architecture": "amd64", "os": "linux", "author": author,
+        "rootfs": { "type": "layers", "diff_ids": [] }
+    }))
+    .unwrap()
+}
+
+/// An image manifest shaped like the suite's: the config descriptor carries
+/// the config inline (`data`) and a field no spec defines; `layers` may be
+/// empty, and `mediaType` absent (the Content-Type then says what it is).
+fn suite_manifest(config: &[u8], layers: &[&[u8]], with_media_type: bool) -> Vec<u8> {
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD.encode(config);
+    let layers: Vec<_> = layers
+        .iter()
+        .map(|layer| {
+            json!({ "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": sha256_digest(layer), "size": layer.len() })
+        })
+        .collect();
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": sha256_digest(config), "size": config.len(),
+                    "data": data, "newUnspecifiedField": "aGVsbG8gd29ybGQ=" },
+        "layers": layers
+    });
+    if with_media_type {
+        manifest["mediaType"] = json!(OCI_MANIFEST);
+    }
+    serde_json::to_vec_pretty(&manifest).unwrap()
+}
+
+/// Uploads a blob the way the suite's setups do: `POST`, then one `PUT`
+/// with the bytes and the digest.
+async fn post_then_put(app: &TestApp, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256_digest(bytes);
+    let start = app
+        .client
+        .post(app.url(&format!("/v2/{repo}/blobs/uploads/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::ACCEPTED);
+    let location = start.headers()["location"].to_str().unwrap().to_string();
+    let put = app
+        .client
+        .put(app.url(&format!("{location}?digest={digest}")))
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    digest
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Suite "Pull": its setup (two configs and a layer by POST + PUT, one
+/// manifest pushed by tag, one only by digest), every HEAD and GET of
+/// "Pull manifests", "Error codes", and its teardown.
+#[tokio::test]
+async fn suite_pull_manifests_by_tag_and_digest() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let repo = "conformance/pull";
+    let layer = b"a gzipped tarball, as far as this registry cares".as_slice();
+    let configs = [suite_config("pull-0"), suite_config("pull-1")];
+    for blob in [&configs[0][..], &configs[1], layer] {
+        post_then_put(&app, repo, blob).await;
+    }
+    let manifests: Vec<Vec<u8>> = configs
+        .iter()
+        .map(|config| suite_manifest(config, &[layer], true))
+        .collect();
+    let digests: Vec<String> = manifests.iter().map(|m| sha256_digest(m)).collect();
+    let tagged = app
+        .put_manifest(repo, "tagtest0", OCI_MANIFEST, &manifests[0])
+        .await;
+    assert_eq!(tagged.status(), StatusCode::CREATED);
+    let untagged = app
+        .put_manifest(repo, &digests[1], OCI_MANIFEST, &manifests[1])
+        .await;
+    assert_eq!(untagged.status(), StatusCode::CREATED);
+
+    for (reference, digest, bytes) in [
+        (digests[0].as_str(), &digests[0], &manifests[0]),
+        (digests[1].as_str(), &digests[1], &manifests[1]),
+        ("tagtest0", &digests[0], &manifests[0]),
+    ] {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let head = send(&app, Method::HEAD, &path).await;
+        assert_eq!(head.status(), StatusCode::OK, "HEAD {reference}");
+        assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
+        let get = send(&app, Method::GET, &path).await;
+        assert_eq!(get.status(), StatusCode::OK, "GET {reference}");
+        assert_eq!(get.headers()["docker-content-digest"], digest.as_str());
+        assert_eq!(get.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    }
+
+    // The suite's nonexistent manifest is not even a valid tag.
+    let nonexistent = format!("/v2/{repo}/manifests/.INVALID_MANIFEST_NAME");
+    let head = send(&app, Method::HEAD, &nonexistent).await;
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert!(head.bytes().await.unwrap().is_empty(), "HEAD has no body");
+    let get = send(&app, Method::GET, &nonexistent).await;
+    assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+
+    // "Error codes": a malformed digest is 400 or 404 with a code of the
+    // spec's table; reading it is a 404, pushing to it a 400.
+    let wrong = format!("/v2/{repo}/manifests/sha256:totallywrong");
+    let get = send(&app, Method::GET, &wrong).await;
+    assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    let put = app
+        .put_manifest(repo, "sha256:totallywrong", OCI_MANIFEST, b"blablabla")
+        .await;
+    assert_error(put, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+
+    // Teardown, manifests first (the suite's default order).
+    for digest in &digests {
+        let path = format!("/v2/{repo}/manifests/{digest}");
+        assert_eq!(
+            send(&app, Method::DELETE, &path).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    for blob in [&configs[0][..], &configs[1], layer] {
+        let path = format!("/v2/{repo}/blobs/{}", sha256_digest(blob));
+        assert_eq!(
+            send(&app, Method::DELETE, &path).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    for reference in [digests[0].as_str(), &digests[1], "tagtest0"] {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let gone = send(&app, Method::GET, &path).await;
+        assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    }
+}
+
+/// Suite "Push / Manifest Upload": one manifest under four tags, each
+/// answered with a Location, and a manifest with no layers and no
+/// `mediaType` (the suite only warns when it is refused; we accept it).
+#[tokio::test]
+async fn suite_manifest_upload_with_tags_and_without_layers() {
+    let app = TestApp::spawn().await;
+    let repo = "conformance/push";
+    let layer = b"layer".as_slice();
+    let config = suite_config("push-1");
+    post_then_put(&app, repo, &config).await;
+    post_then_put(&app, repo, layer).await;
+    let manifest = suite_manifest(&config, &[layer], true);
+    let digest = sha256_digest(&manifest);
+    for tag in ["test0", "test1", "test2", "test3"] {
+        let put = app.put_manifest(repo, tag, OCI_MANIFEST, &manifest).await;
+        assert_eq!(put.status(), StatusCode::CREATED, "{tag}");
+        assert_eq!(
+            put.headers()["location"],
+            format!("/v2/{repo}/manifests/{digest}").as_str()
+        );
+    }
+    let empty = suite_manifest(&config, &[], false);
+    let put = app
+        .put_manifest(repo, "emptylayer", OCI_MANIFEST, &empty)
+        .await;
+    assert_eq!(
+        put.status(),
+        StatusCode::CREATED,
+        "{}",
+        put.text().await.unwrap()
+    );
+    let empty_digest = sha256_digest(&empty);
+    assert_eq!(
+        put.headers()["location"],
+        format!("/v2/{repo}/manifests/{empty_digest}").as_str()
+    );
+    let get = send(
+        &app,
+        reqwest::Method::GET,
+        &format!("/v2/{repo}/manifests/emptylayer"),
+    )
+    .await;
+    assert_eq!(get.headers()["content-type"], OCI_MANIFEST);
+    assert_eq!(get.bytes().await.unwrap().as_ref(), empty.as_slice());
+
+    // Teardown: both manifests by digest, which takes their tags along.
+    for digest in [&digest, &empty_digest] {
+        let path = format!("/v2/{repo}/manifests/{digest}");
+        let deleted = send(&app, reqwest::Method::DELETE, &path).await;
+        assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+    }
+    let tags: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/v2/{repo}/tags/list")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags["tags"],
+        json!([]),
+        "deleting a manifest drops its tags"
+    );
+}

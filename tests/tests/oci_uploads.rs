@@ -272,12 +272,14 @@ async fn cross_repository_mount() {
         .unwrap();
     assert_eq!(get.bytes().await.unwrap().as_ref(), b"shared layer");
 
-    // Unknown source, unknown blob or no `from`: an ordinary upload session instead.
+    // Unknown source, unknown blob or no `from` (no automatic discovery of
+    // a source): an ordinary upload session instead, in the target.
     let unknown = sha256_digest(b"nobody has this");
     for query in [
         format!("mount={unknown}&from=source/repo"),
         format!("mount={digest}&from=elsewhere"),
         format!("mount={digest}"),
+        format!("mount={unknown}"),
         "mount=garbage&from=source/repo".to_string(),
     ] {
         let response = app
@@ -287,8 +289,19 @@ async fn cross_repository_mount() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED, "{query}");
-        assert!(response.headers().contains_key("location"));
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("/v2/third/blobs/uploads/"),
+            "{query}: {location}"
+        );
     }
+    let head = app
+        .client
+        .head(app.url(&format!("/v2/third/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND, "nothing was mounted");
 }
 
 #[tokio::test]
@@ -330,4 +343,59 @@ async fn concurrent_chunk_at_same_offset_commits_once() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::CREATED);
+}
+
+/// Suite "Push / Blob Upload Chunked", step by step with its 42-byte blob:
+/// a first chunk that does not start at 0 is 416; the first chunk is 202
+/// with its Range; resending it to the session's first Location is 416; a
+/// GET there (a stale Location) is 204 with Range and Location; the second
+/// chunk goes to that Location; a bodiless PUT with the digest finishes.
+#[tokio::test]
+async fn suite_chunked_upload_sequence() {
+    let app = TestApp::spawn().await;
+    let blob = fixtures::pseudo_random(42, 11);
+    let (first, second) = blob.split_at(22);
+    let second_range = "22-41";
+
+    let fresh = start(&app, "conformance").await;
+    let out_of_order = patch(&app, &fresh, Some(second_range), second).await;
+    assert_eq!(out_of_order.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+
+    let stale = start(&app, "conformance").await;
+    let response = patch(&app, &stale, Some("0-21"), first).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.headers()["range"], "0-21");
+    let retried = patch(&app, &stale, Some("0-21"), first).await;
+    assert_eq!(retried.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+
+    let status = app.client.get(app.url(&stale)).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status.headers()["range"], "0-21");
+    let location = status.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/v2/conformance/blobs/uploads/"));
+
+    let response = patch(&app, &location, Some(second_range), second).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let digest = sha256_digest(&blob);
+    let put = app
+        .client
+        .put(app.url(&format!("{location}?digest={digest}")))
+        .header("content-type", "application/octet-stream")
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert_eq!(
+        put.headers()["location"],
+        format!("/v2/conformance/blobs/{digest}").as_str()
+    );
+    let get = app
+        .client
+        .get(app.url(&format!("/v2/conformance/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.bytes().await.unwrap().as_ref(), blob.as_slice());
 }
