@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::admin::{audit, tokens as admin_tokens, users as admin_users};
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
-use crate::api::{health, metrics, token, tokens, well_known};
+use crate::api::{health, metrics, sessions, token, tokens, well_known};
 use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
 use crate::web;
@@ -83,6 +83,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/v1/admin/audit", get(audit::list)),
         ("/api/v1/tokens", get(tokens::list).post(tokens::create)),
         ("/api/v1/tokens/{id}", delete(tokens::revoke)),
+        ("/api/v1/sessions", delete(sessions::end_all)),
         ("/v2/", get(base::check)),
         ("/v2/token", get(token::get).post(token::post)),
         ("/v2/_catalog", get(catalog::list)),

@@ -373,3 +373,72 @@ async fn https_registries_get_secure_host_only_cookies() {
     let home = page(&app.client, &app.url("/"), 200).await;
     assert!(home.contains("Sign in"));
 }
+
+/// Signs `browser` in as alice with `secret` (her password or a token).
+async fn sign_in(app: &TestApp, browser: &mut Browser, secret: &str) {
+    let (_, form) = browser.get(&app.url("/login")).await;
+    let csrf = csrf_field(&form);
+    let (response, _) = browser
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("username", "alice"),
+                ("password", secret),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "sign-in with {secret:?}");
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_password_session() {
+    let app = private_registry().await;
+    let (mut laptop, mut phone) = (Browser::new(), Browser::new());
+    sign_in(&app, &mut laptop, "alice-password").await;
+    sign_in(&app, &mut phone, "alice-password").await;
+    let token = app.create_token("alice", None, &[]).await;
+    let mut robot = Browser::new();
+    sign_in(&app, &mut robot, &token).await;
+
+    // A session from an access token is not offered the button, and its
+    // post of the field signs out only itself.
+    let (_, robot_page) = robot.get(&app.url("/packages/secret/vault")).await;
+    assert!(!robot_page.contains("Sign out everywhere"), "{robot_page}");
+    let csrf = csrf_field(&robot_page);
+    let (response, _) = robot
+        .post(
+            &app.url("/logout"),
+            &[("csrf", csrf.as_str()), ("everywhere", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (status, _) = laptop.get(&app.url("/packages/secret/vault")).await;
+    assert_eq!(status, 200, "the laptop is still signed in");
+
+    let (_, page) = phone.get(&app.url("/packages/secret/vault")).await;
+    assert!(page.contains("Sign out everywhere"), "{page}");
+    let csrf = csrf_field(&page);
+    let (response, _) = phone
+        .post(
+            &app.url("/logout"),
+            &[("csrf", csrf.as_str()), ("everywhere", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    for (name, browser) in [("phone", &mut phone), ("laptop", &mut laptop)] {
+        let (status, _) = browser.get(&app.url("/packages/secret/vault")).await;
+        assert_eq!(status, 404, "{name} is signed out");
+    }
+    // The password signs in again, and the access token still works.
+    sign_in(&app, &mut laptop, "alice-password").await;
+    let (status, _) = laptop.get(&app.url("/packages/secret/vault")).await;
+    assert_eq!(status, 200);
+    let pulled = integration_tests::http_client()
+        .get(app.url("/v2/secret/vault/tags/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pulled.status(), 200);
+}

@@ -5,6 +5,7 @@ pub mod health;
 pub mod metrics;
 pub mod oci;
 pub mod packages;
+pub mod sessions;
 pub mod token;
 pub mod tokens;
 pub mod well_known;

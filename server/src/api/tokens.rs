@@ -20,7 +20,8 @@ use crate::auth::{Via, admin};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 
-/// Personal tokens expire after this unless asked otherwise.
+/// Personal tokens expire after this unless asked otherwise (or after
+/// `auth.max_personal_token_ttl`, when that is shorter).
 const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn owner(extensions: &Extensions) -> ApiResult<String> {
@@ -69,10 +70,24 @@ pub async fn create(
             "creating a token needs your password (HTTP Basic), not another token",
         ));
     }
+    // A personal token always expires, within the registry's bound, so a
+    // leaked one does not outlive a departure; robots that need longer get
+    // their tokens from an administrator.
+    let max = app.config.auth.max_personal_token_ttl;
     let ttl = match token.ttl.as_deref() {
-        None => DEFAULT_TTL,
+        None => DEFAULT_TTL.min(max),
         Some(text) => admin::parse_ttl(text)?,
     };
+    if ttl > max {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!(
+                "a personal token may live at most {} here (auth.max_personal_token_ttl); \
+                 ask for a shorter ttl, or ask an administrator for a longer-lived token",
+                humantime::format_duration(max)
+            ),
+        ));
+    }
     let scopes = admin::parse_scopes(&token.scopes)?;
     let created =
         admin::create_token(&app.db, &user, &token.description, Some(ttl), &scopes).await?;

@@ -36,6 +36,11 @@ pub struct Caller {
     /// password; tokens minted from that login carry it, and a password
     /// change or removal of the user ends them.
     pub(super) epoch: Option<String>,
+    /// When a token minted for this caller must expire at the latest (Unix
+    /// seconds): the refresh token's own expiry when the caller came from
+    /// one, so refreshing, even with `access_type=offline`, never extends
+    /// the login it started from.
+    pub(super) not_after: Option<u64>,
 }
 
 impl Caller {
@@ -49,6 +54,7 @@ impl Caller {
             limits: Vec::new(),
             token_id: None,
             epoch: None,
+            not_after: None,
         }
     }
 
@@ -69,6 +75,13 @@ impl Caller {
             rules,
             ..Self::everything()
         }
+    }
+
+    /// Whether the caller is a user who proved it with their password, now
+    /// or through a session or refresh token minted from that login (not
+    /// through an access token).
+    pub fn from_password_login(&self) -> bool {
+        self.user.is_some() && self.token_id.is_none() && self.epoch.is_some()
     }
 
     /// What this caller may do to the repository at package path `path`.

@@ -107,6 +107,12 @@ impl Auth {
         access: Vec<AccessEntry>,
         kind: Option<&'static str>,
     ) -> Result<(String, jwt::Claims), TokenError> {
+        let ttl = match caller.not_after {
+            Some(end) => ttl.min(std::time::Duration::from_secs(
+                end.saturating_sub(jwt::now_secs()),
+            )),
+            None => ttl,
+        };
         jwt::issue(
             &self.keys,
             jwt::TokenRequest {
@@ -145,7 +151,8 @@ impl Auth {
 
     /// The caller a refresh token stands for now: its user must still
     /// exist with the same credential epoch (or its access token be live),
-    /// with the grants they hold today and the token's scopes.
+    /// with the grants they hold today and the token's scopes. Tokens
+    /// minted for it, a new refresh token included, end when this one does.
     pub async fn refresh(&self, db: &Db, token: &str) -> Result<Caller, AuthError> {
         let claims = jwt::verify(&self.keys, token, &self.issuer, &self.service)
             .map_err(|e| AuthError::Credentials(format!("refresh token: {e}")))?;
@@ -161,6 +168,7 @@ impl Auth {
         // Never `Via::Password`: only a password itself proves that (and
         // only that may create personal tokens).
         caller.via = Via::Jwt;
+        caller.not_after = Some(claims.exp);
         Ok(caller)
     }
 

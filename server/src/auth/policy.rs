@@ -118,7 +118,7 @@ pub fn requirement(
             }
         }
         t if t.starts_with("/api/v1/admin/") || t == "/api/v1/admin" => Requirement::Admin,
-        "/api/v1/tokens" | "/api/v1/tokens/{id}" => Requirement::User,
+        "/api/v1/tokens" | "/api/v1/tokens/{id}" | "/api/v1/sessions" => Requirement::User,
         _ => Requirement::Public,
     }
 }

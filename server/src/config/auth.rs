@@ -32,6 +32,9 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     /// Lifetime of refresh tokens (POST `/v2/token` with `access_type=offline`).
     pub refresh_token_ttl: Duration,
+    /// The longest a personal access token (self-service, `/api/v1/tokens`)
+    /// may live; administrators' tokens are not bound by it.
+    pub max_personal_token_ttl: Duration,
     /// PEM private key (Ed25519 or ECDSA P-256) that signs tokens; created
     /// (Ed25519) on first start when absent.
     pub signing_key_file: PathBuf,
@@ -63,6 +66,7 @@ impl AuthConfig {
             service: None,
             token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_personal_token_ttl: Duration::from_secs(365 * 24 * 3600),
             signing_key_file: data_dir.join("signing-key.pem"),
             previous_signing_key_files: Vec::new(),
             anonymous_pull: Vec::new(),
@@ -84,6 +88,7 @@ pub(super) struct RawAuth {
     service: Option<String>,
     token_ttl: Option<String>,
     refresh_token_ttl: Option<String>,
+    max_personal_token_ttl: Option<String>,
     signing_key_file: Option<String>,
     previous_signing_key_files: Option<StringOr<Vec<String>>>,
     anonymous_pull: Option<StringOr<Vec<String>>>,
@@ -142,9 +147,15 @@ impl RawAuth {
         };
         let token_ttl = duration("auth.token_ttl", self.token_ttl, "15m")?;
         let refresh_token_ttl = duration("auth.refresh_token_ttl", self.refresh_token_ttl, "7d")?;
+        let max_personal_token_ttl = duration(
+            "auth.max_personal_token_ttl",
+            self.max_personal_token_ttl,
+            "365d",
+        )?;
         for (key, value) in [
             ("auth.token_ttl", token_ttl),
             ("auth.refresh_token_ttl", refresh_token_ttl),
+            ("auth.max_personal_token_ttl", max_personal_token_ttl),
         ] {
             if value < Duration::from_secs(10) {
                 return Err(ConfigError::key(key, "must be at least 10s"));
@@ -211,6 +222,7 @@ impl RawAuth {
             service,
             token_ttl,
             refresh_token_ttl,
+            max_personal_token_ttl,
             signing_key_file: self
                 .signing_key_file
                 .map(PathBuf::from)

@@ -95,6 +95,18 @@ impl Db {
         Ok(updated.rows_affected() > 0)
     }
 
+    /// Gives a user a new credential epoch, keeping the password: every
+    /// JWT and refresh token minted from a password login before ends
+    /// ("sign out everywhere"); false if unknown.
+    pub async fn bump_credential_epoch(&self, name: &str) -> Result<bool> {
+        let updated = sqlx::query("UPDATE users SET credential_epoch = $1 WHERE name = $2")
+            .bind(new_credential_epoch())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected() > 0)
+    }
+
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)

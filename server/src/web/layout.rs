@@ -70,12 +70,18 @@ fn account(session: &Session) -> Markup {
     }
 }
 
-/// The sign-out button: a form post, so a link cannot sign anyone out.
+/// The sign-out buttons: a form post, so a link cannot sign anyone out.
+/// "Everywhere" ends every session of the user's password logins (see
+/// `api::sessions`), offered only to a session that came from a password.
 pub fn logout_form(session: &Session) -> Markup {
     html! {
         form action="/logout" method="post" {
             input type="hidden" name="csrf" value=(session.csrf);
             button.link type="submit" { "Sign out" }
+            @if session.caller.from_password_login() {
+                " "
+                button.link type="submit" name="everywhere" value="1" { "Sign out everywhere" }
+            }
         }
     }
 }

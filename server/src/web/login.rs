@@ -163,6 +163,15 @@ pub async fn logout(State(app): State<AppState>, mut session: Session, body: Bod
         };
         return html_response(&app, &session, page);
     }
+    // "Everywhere" gives the user a new credential epoch, which ends every
+    // session and refresh token of their password logins, this one too.
+    if field(&bytes, "everywhere") == "1"
+        && session.caller.from_password_login()
+        && let Some(user) = session.user()
+        && let Err(error) = app.db.bump_credential_epoch(user).await
+    {
+        return respond(&app, &session, Err(error.into()));
+    }
     // Signing out ends the session's token itself, not only the cookie: a
     // copy of the cookie taken earlier stops working too.
     if let Some(token) = session.token()
