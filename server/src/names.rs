@@ -92,6 +92,20 @@ fn is_path_component(component: &str) -> bool {
     true
 }
 
+/// At most a little more than a valid tag of client-supplied text, for
+/// error messages: a 10,000-character tag is not echoed whole.
+fn shown(text: &str) -> String {
+    const MAX: usize = MAX_TAG_LEN + 8;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// A tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tag(String);
@@ -108,7 +122,7 @@ impl Tag {
         if valid {
             Ok(Self(tag.to_string()))
         } else {
-            Err(NameError::Tag(tag.to_string()))
+            Err(NameError::Tag(shown(tag)))
         }
     }
 
@@ -183,6 +197,11 @@ mod tests {
         }
         for bad in ["", ".x", "-x", "a/b", "a+b", &"a".repeat(129)] {
             assert!(Tag::parse(bad).is_err(), "{bad}");
+        }
+        let long = "é".repeat(5000);
+        match Tag::parse(&long) {
+            Err(NameError::Tag(shown)) => assert!(shown.len() < 200, "{shown}"),
+            other => panic!("{other:?}"),
         }
     }
 
