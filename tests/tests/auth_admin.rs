@@ -531,3 +531,55 @@ async fn audit_sees_the_client_behind_every_forwarded_for_line() {
         .unwrap_or_else(|| panic!("no refusal row: {rows:?}"));
     assert_eq!(refusal.client, "5.6.7.8", "{refusal:?}");
 }
+
+/// Validation errors of the admin and token APIs name the bad input, but
+/// never echo a huge one whole.
+#[tokio::test]
+async fn admin_validation_errors_are_bounded() {
+    let app = TestApp::spawn_token_mode("").await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    let huge = "Z".repeat(50_000);
+    let client = integration_tests::http_client();
+    let requests = [
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/users".to_string(),
+            json!({ "name": huge, "password": "long-enough-password" }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/users/root/grants".to_string(),
+            json!({ "pattern": huge, "actions": ["pull"] }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/users/root/grants".to_string(),
+            json!({ "pattern": "acme/*", "actions": [huge] }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/tokens".to_string(),
+            json!({ "user": "root", "ttl": huge }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/admin/tokens".to_string(),
+            json!({ "user": "root", "scopes": [huge] }),
+        ),
+    ];
+    for (method, path, body) in requests {
+        let response = client
+            .request(method, app.url(&path))
+            .basic_auth("root", Some("root-password"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_client_error(), "{path}: {status} {text:.300}");
+        assert!(text.len() < 1024, "{path} echoes {} bytes", text.len());
+        assert!(text.contains("ZZZZ"), "{path}: names the input: {text}");
+    }
+}

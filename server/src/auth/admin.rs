@@ -76,7 +76,8 @@ pub fn validate_user_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(AdminError::Invalid(format!(
-            "{name:?} is not a valid user name: use 1 to 64 letters, digits, '.', '_', '-' or '@'"
+            "{:?} is not a valid user name: use 1 to 64 letters, digits, '.', '_', '-' or '@'",
+            super::bounded(name, 80)
         )))
     }
 }
@@ -133,7 +134,8 @@ pub async fn remove_user(db: &Db, name: &str) -> Result<()> {
 
 fn unknown_user(name: &str) -> AdminError {
     AdminError::NotFound(format!(
-        "no user {name:?}; list users with `admin user list`"
+        "no user {:?}; list users with `admin user list`",
+        super::bounded(name, 80)
     ))
 }
 
@@ -181,7 +183,8 @@ pub async fn revoke_grant(db: &Db, user: &str, pattern: &str) -> Result<()> {
         Ok(())
     } else {
         Err(AdminError::NotFound(format!(
-            "user {user:?} has no grant on {pattern}"
+            "user {:?} has no grant on {pattern}",
+            super::bounded(user, 80)
         )))
     }
 }
@@ -193,7 +196,8 @@ pub fn parse_ttl(text: &str) -> Result<Duration> {
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {
             AdminError::Invalid(format!(
-                "ttl {text:?} is not a positive duration like \"30d\" or \"12h\""
+                "ttl {:?} is not a positive duration like \"30d\" or \"12h\"",
+                super::bounded(text, 64)
             ))
         })
 }
@@ -205,7 +209,8 @@ pub fn parse_scopes(scopes: &[String]) -> Result<Vec<Rule>> {
         .map(|scope| {
             let (pattern, actions) = scope.split_once('=').ok_or_else(|| {
                 AdminError::Invalid(format!(
-                    "{scope:?} is not a scope; write PATTERN=ACTIONS, e.g. acme/*=pull,push"
+                    "{:?} is not a scope; write PATTERN=ACTIONS, e.g. acme/*=pull,push",
+                    super::bounded(scope, 300)
                 ))
             })?;
             Ok(Rule {
@@ -274,7 +279,8 @@ pub async fn revoke_token(db: &Db, id: &str) -> Result<()> {
         Ok(())
     } else {
         Err(AdminError::NotFound(format!(
-            "no active token with id {id:?}; list them with `admin token list`"
+            "no active token with id {:?}; list them with `admin token list`",
+            super::bounded(id, 64)
         )))
     }
 }
