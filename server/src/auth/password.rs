@@ -39,6 +39,63 @@ fn verify_blocking(password: &str, stored: &str) -> bool {
     })
 }
 
+/// The most Argon2 memory a gate thread keeps for reuse (64 MiB): our own
+/// hashes need 19 MiB; a stored hash asking for more is checked the plain
+/// way, allocating for that one check.
+const MAX_REUSED_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// A gate thread's Argon2 working memory, kept for the thread's life:
+    /// allocating 19 MiB per check and freeing it again left the allocator
+    /// holding far more than the live heap under a login flood.
+    static GATE_BLOCKS: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`verify_blocking`], with the calling (gate) thread's own memory.
+fn verify_reusing_memory(password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let needed = params.block_count();
+    if needed > MAX_REUSED_BLOCKS {
+        return verify_blocking(password, stored);
+    }
+    let argon = Argon2::new(algorithm, version, params);
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = GATE_BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < needed {
+            blocks.resize(needed, argon2::Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut computed,
+                &mut blocks[..needed],
+            )
+            .is_ok()
+    });
+    // `Output`'s equality is constant-time.
+    hashed
+        && argon2::password_hash::phc::Output::new(&computed)
+            .is_ok_and(|output| output == *expected)
+}
+
 /// A hash to verify against when there is none (unknown user, robot), so
 /// those answer as slowly as wrong passwords. Made once, by the first
 /// caller, while every other waits for it: a burst of unknown user names
@@ -152,7 +209,7 @@ impl VerifyGate {
         let (done, verified) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _slot = permit;
-            let _ = done.send(verify_blocking(&password, &hash));
+            let _ = done.send(verify_reusing_memory(&password, &hash));
         });
         if self.jobs.send(job).is_err() {
             return Ok(false);
@@ -170,6 +227,35 @@ mod tests {
         assert!(super::verify("s3cret".into(), stored.clone()).await);
         assert!(!super::verify("S3cret".into(), stored).await);
         assert!(!super::verify("x".into(), "garbage".into()).await);
+    }
+
+    /// The gate threads' reused memory gives the same answers as a fresh
+    /// check, for our hashes and for other parameters and variants.
+    #[tokio::test]
+    async fn reused_memory_verifies_like_a_fresh_check() {
+        use argon2::password_hash::PasswordHasher as _;
+        let ours = super::hash("s3cret".into()).await.unwrap();
+        let small = argon2::Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x10,
+            argon2::Params::new(64, 2, 1, Some(16)).unwrap(),
+        )
+        .hash_password(b"s3cret")
+        .unwrap()
+        .to_string();
+        for stored in [&ours, &small, &ours] {
+            for (password, right) in [("s3cret", true), ("S3cret", false), ("", false)] {
+                assert_eq!(super::verify_blocking(password, stored), right, "{stored}");
+                assert_eq!(
+                    super::verify_reusing_memory(password, stored),
+                    right,
+                    "{password:?} against {stored}"
+                );
+            }
+        }
+        for garbage in ["garbage", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$", ""] {
+            assert!(!super::verify_reusing_memory("s3cret", garbage));
+        }
     }
 
     #[tokio::test]
