@@ -200,7 +200,8 @@ async fn personal_tokens_live_no_longer_than_the_registry_allows() {
         let refused = create(Some(too_long)).await;
         let body = assert_error(refused, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
         assert!(
-            body.to_string().contains("max_personal_token_ttl"),
+            body.to_string()
+                .contains("at most 10d here (auth.max_personal_token_ttl)"),
             "{body}"
         );
     }

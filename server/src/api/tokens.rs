@@ -84,7 +84,7 @@ pub async fn create(
             format!(
                 "a personal token may live at most {} here (auth.max_personal_token_ttl); \
                  ask for a shorter ttl, or ask an administrator for a longer-lived token",
-                humantime::format_duration(max)
+                shown_duration(max)
             ),
         ));
     }
@@ -92,6 +92,16 @@ pub async fn create(
     let created =
         admin::create_token(&app.db, &user, &token.description, Some(ttl), &scopes).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `365d` rather than humantime's `11months 30days 3h 50m 24s`.
+fn shown_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds % 86_400 == 0 {
+        format!("{}d", seconds / 86_400)
+    } else {
+        humantime::format_duration(duration).to_string()
+    }
 }
 
 pub async fn revoke(
