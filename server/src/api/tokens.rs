@@ -97,7 +97,7 @@ pub async fn create(
 /// `365d` rather than humantime's `11months 30days 3h 50m 24s`.
 fn shown_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
-    if seconds % 86_400 == 0 {
+    if seconds.is_multiple_of(86_400) {
         format!("{}d", seconds / 86_400)
     } else {
         humantime::format_duration(duration).to_string()
