@@ -10,6 +10,10 @@ use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// How long a login lasts: refresh caps, sign out everywhere, token TTLs.
+#[path = "auth_token_flow/sessions.rs"]
+mod sessions;
+
 async fn seeded() -> TestApp {
     let app = TestApp::spawn_token_mode("").await;
     app.add_user("dev", Some("dev-password")).await;

@@ -4,34 +4,7 @@
 use integration_tests::{TestApp, assert_error, sha256_digest};
 use reqwest::StatusCode;
 
-async fn start(app: &TestApp, repo: &str) -> String {
-    let response = app
-        .client
-        .post(app.url(&format!("/v2/{repo}/blobs/uploads/")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    assert_eq!(response.headers()["range"], "0-0");
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn patch(
-    app: &TestApp,
-    location: &str,
-    range: Option<&str>,
-    body: &[u8],
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .patch(app.url(location))
-        .header("content-type", "application/octet-stream")
-        .body(body.to_vec());
-    if let Some(range) = range {
-        request = request.header("content-range", range);
-    }
-    request.send().await.unwrap()
-}
+use super::{patch, start};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_beyond_the_concurrency_cap_get_429() {
