@@ -124,9 +124,7 @@ impl LoginThrottle {
         {
             return Err(Refusal::User(entry.closed_until - now));
         }
-        let mut keys = vec![BudgetKey::User(user.to_string())];
-        keys.extend(address.map(BudgetKey::Address));
-        self.spend(&keys, now)?;
+        self.spend(&budget_keys(user, address), now)?;
         make_room(&mut users, now, |e| e.last);
         let entry = users.entry(key).or_insert(UserEntry {
             failures: 0,
@@ -205,9 +203,7 @@ impl LoginThrottle {
 
     fn refund(&self, attempt: &Attempt) {
         let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
-        let mut keys = vec![BudgetKey::User(attempt.user.clone())];
-        keys.extend(attempt.client.map(BudgetKey::Address));
-        for key in keys {
+        for key in budget_keys(&attempt.user, attempt.client) {
             let limit = self.limit(&key);
             if let Some(budget) = budgets.get_mut(&key) {
                 budget.tokens = (budget.tokens + 1.0).min(f64::from(limit));
@@ -237,6 +233,13 @@ impl LoginThrottle {
             self.budgets.lock().unwrap().len(),
         )
     }
+}
+
+/// The budgets one attempt draws on: its user's, and its address's.
+fn budget_keys(user: &str, address: Option<IpAddr>) -> Vec<BudgetKey> {
+    let mut keys = vec![BudgetKey::User(user.to_string())];
+    keys.extend(address.map(BudgetKey::Address));
+    keys
 }
 
 /// IPv6 clients are counted per /64, which one subscriber usually holds
