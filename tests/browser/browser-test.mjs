@@ -363,7 +363,7 @@ await check('a private package appears only after signing in', async (page) => {
   expect(await listed.count() === 1, 'listed after sign-in');
   await Promise.all([page.waitForURL(/\/packages\/secret\/vault$/), listed.click()]);
   expect((await page.locator('h1').innerText()) === 'secret:vault', 'the private package page');
-  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign out' }).click()]);
+  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign out', exact: true }).click()]);
   const again = await page.goto(`${base}/packages/secret/vault`);
   expect(again.status() === 404, `signed out: ${again.status()}`);
 });
