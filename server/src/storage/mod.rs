@@ -329,14 +329,57 @@ fn size_mismatch(digest: &crate::digest::Digest, size: u64) -> Error {
     })
 }
 
+/// How the S3 client waits for a bucket that is down or stalled, so that
+/// a request touching storage ends in a prompt 503 (`Retry-After`, see
+/// `error.rs`) instead of hanging for minutes on object_store's defaults
+/// (ten retries within three minutes, and a 30 s limit on a whole request,
+/// which would also cut off a slow client's download of a large blob).
+///
+/// - A connection is attempted for at most [`S3_CONNECT_TIMEOUT`].
+/// - A response that sends nothing for [`S3_READ_TIMEOUT`] is stalled.
+/// - No single request outlives [`S3_REQUEST_TIMEOUT`]: generous, since a
+///   blob GET streams to the client at the client's pace.
+/// - Failed requests that may be retried (refused connections, 5xx,
+///   timeouts of safe requests) are retried [`S3_MAX_RETRIES`] times,
+///   backing off from 100 ms to at most 1 s, and never after
+///   [`S3_RETRY_WINDOW`]: a bucket that is gone stays gone for longer than
+///   a request should wait, and the client retries on the 503 anyway.
+///
+/// These are fixed rather than configured; `AWS_*` variables cannot widen
+/// them.
+const S3_CONNECT_TIMEOUT: &str = "5s";
+const S3_READ_TIMEOUT: &str = "30s";
+const S3_REQUEST_TIMEOUT: &str = "10m";
+const S3_MAX_RETRIES: usize = 3;
+const S3_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn s3_retry() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(1),
+            base: 2.0,
+        },
+        max_retries: S3_MAX_RETRIES,
+        retry_timeout: S3_RETRY_WINDOW,
+    }
+}
+
 /// An S3 (or S3-compatible) bucket, optionally under a key prefix. Settings
-/// not in the config come from the AWS environment (`AWS_*` variables).
+/// not in the config come from the AWS environment (`AWS_*` variables);
+/// timeouts and retries are [`S3_CONNECT_TIMEOUT`] and its companions.
 fn s3_store(url: &Url, config: &S3Config) -> Result<(Arc<AmazonS3>, String), Error> {
+    use object_store::ClientConfigKey;
+    use object_store::aws::AmazonS3ConfigKey::Client;
     crate::install_crypto_provider();
     let bucket = url.host_str().unwrap_or_default();
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
-        .with_allow_http(config.allow_http);
+        .with_allow_http(config.allow_http)
+        .with_config(Client(ClientConfigKey::ConnectTimeout), S3_CONNECT_TIMEOUT)
+        .with_config(Client(ClientConfigKey::ReadTimeout), S3_READ_TIMEOUT)
+        .with_config(Client(ClientConfigKey::Timeout), S3_REQUEST_TIMEOUT)
+        .with_retry(s3_retry());
     if let Some(endpoint) = &config.endpoint {
         builder = builder.with_endpoint(endpoint);
     }
