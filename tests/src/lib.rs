@@ -6,6 +6,8 @@ pub mod auth;
 pub mod database;
 pub mod docker;
 pub mod fixtures;
+pub mod haproxy;
+pub mod moto;
 pub mod postgres;
 pub mod process;
 pub mod storage;

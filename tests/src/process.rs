@@ -213,6 +213,13 @@ impl GatewayProcess {
 
 impl Drop for GatewayProcess {
     fn drop(&mut self) {
+        // A failing test shows what each of its gateways said last.
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail = log.len().saturating_sub(16 * 1024);
+            let tail = log.ceil_char_boundary(tail);
+            eprintln!("gateway {} log (end):\n{}", self.base, &log[tail..]);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
