@@ -174,6 +174,20 @@ impl ApiError {
         .with_header(axum::http::header::RETRY_AFTER, &seconds)
     }
 
+    /// A per-user API (`what`: personal tokens, sessions) on a registry
+    /// with `auth.mode = "none"`, which has no users: 403, since the request
+    /// is well formed but cannot succeed on this registry.
+    pub fn no_users(what: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Denied,
+            format!(
+                "{what} belong to users, and this registry runs with authentication off \
+                 (auth.mode = \"none\"), so it has none and needs none: use it without credentials"
+            ),
+        )
+    }
+
     /// Every password verification slot is taken and the queue is full
     /// (see `auth::password`): 503 with `Retry-After`.
     pub fn logins_busy() -> Self {

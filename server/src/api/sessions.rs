@@ -20,10 +20,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 pub async fn end_all(State(app): State<AppState>, extensions: Extensions) -> ApiResult<StatusCode> {
     let caller = caller_of(&extensions);
     let Some(user) = caller.user.clone() else {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidParameter,
-            "sessions belong to users: authentication is off on this registry, so there are none",
-        ));
+        return Err(ApiError::no_users("sessions"));
     };
     if !caller.from_password_login() {
         return Err(ApiError::new(

@@ -24,13 +24,14 @@ use crate::extract::{ApiJson, ApiPath};
 /// `auth.max_personal_token_ttl`, when that is shorter).
 const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The caller's user name. With `auth.mode = "none"` there are no users:
+/// the request is well formed but can never succeed here, so it is refused
+/// (403, the one status the contract gives it) rather than called invalid.
 fn owner(extensions: &Extensions) -> ApiResult<String> {
-    caller_of(extensions).user.clone().ok_or_else(|| {
-        ApiError::bad_request(
-            ErrorCode::InvalidParameter,
-            "personal tokens need a user: authentication is off on this registry, so none are needed",
-        )
-    })
+    caller_of(extensions)
+        .user
+        .clone()
+        .ok_or_else(|| ApiError::no_users("personal tokens"))
 }
 
 pub async fn list(State(app): State<AppState>, extensions: Extensions) -> ApiResult<Json<Value>> {

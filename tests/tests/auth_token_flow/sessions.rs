@@ -226,3 +226,32 @@ async fn personal_tokens_live_no_longer_than_the_registry_allows() {
         .unwrap();
     assert_eq!(robot.status(), StatusCode::CREATED);
 }
+
+/// An open registry (`auth.mode = "none"`) has no users, so the per-user
+/// operations are refused as such, 403 with a message that says so, not
+/// called malformed; credentials sent anyway change nothing.
+#[tokio::test]
+async fn per_user_operations_are_refused_on_an_open_registry() {
+    let app = TestApp::spawn().await;
+    let client = integration_tests::http_client();
+    let requests = [
+        client.get(app.url("/api/v1/tokens")),
+        client.post(app.url("/api/v1/tokens")).json(&json!({})),
+        client
+            .post(app.url("/api/v1/tokens"))
+            .basic_auth("alice", Some("alice-password"))
+            .json(&json!({ "description": "ci" })),
+        client.delete(app.url("/api/v1/tokens/tok_1")),
+        client.delete(app.url("/api/v1/sessions")),
+    ];
+    for request in requests {
+        let body = assert_error(
+            request.send().await.unwrap(),
+            StatusCode::FORBIDDEN,
+            "DENIED",
+        )
+        .await;
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("auth.mode = \"none\""), "{message}");
+    }
+}
