@@ -100,3 +100,49 @@ async fn warg_releases_are_served_as_wasm_oci_artifacts() {
     let response = get(&gateway, "/v2/example/greeter/manifests/1.0.0").await;
     assert_eq!(response.bytes().await.unwrap(), manifest_bytes);
 }
+
+/// With every validation slot taken, a proxied pull is still served (the
+/// release is stored and its digest checked; only indexing waits), while
+/// the package API says why the version is not indexed yet, with
+/// Retry-After, and indexes it once a slot is free.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxied_pulls_are_served_while_validation_is_busy() {
+    let warg = WargServer::start(&["example"]).await;
+    let publisher = warg.publisher().await;
+    let wasm = fixtures::component_with_metadata("busy day", "MIT");
+    publisher.release("example:busy", "1.0.0", &wasm).await;
+    let gateway = TestApp::spawn_with(&format!(
+        "[packages]\nmax_concurrent_validations = 1\nvalidation_queue = 0\n\n{}",
+        warg.upstream_entry("example")
+    ))
+    .await;
+
+    let held = gateway.app.validations.enter().await.unwrap();
+    let response = get(&gateway, "/v2/example/busy/manifests/1.0.0").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let manifest: Value = response.json().await.unwrap();
+    assert_eq!(manifest["layers"][0]["digest"], sha256_digest(&wasm));
+    let layer = get(
+        &gateway,
+        &format!("/v2/example/busy/blobs/{}", sha256_digest(&wasm)),
+    )
+    .await;
+    assert_eq!(layer.status(), StatusCode::OK);
+    assert_eq!(layer.bytes().await.unwrap().as_ref(), wasm.as_slice());
+
+    let response = get(&gateway, "/api/v1/packages/example/busy/1.0.0").await;
+    assert_eq!(response.headers()["retry-after"], "2");
+    let body = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not indexed yet"), "{message}");
+    assert!(!message.contains("manifest was not stored"), "{message}");
+
+    drop(held);
+    let version: Value = get(&gateway, "/api/v1/packages/example/busy/1.0.0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(version["metadata"]["description"], "busy day", "{version}");
+    assert_eq!(version["upstream"], warg.url.as_str(), "{version}");
+}

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::db::{VersionClaim, VersionConflict};
 use crate::error::ApiResult;
 use crate::packages::check_manifest_or_busy;
-use crate::packages::validate::LayerError;
+use crate::packages::validate::{LayerError, indexing_busy};
 use crate::registry::manifests::inspect;
 
 /// What a reindex did.
@@ -56,10 +56,10 @@ pub async fn index_repository(
         let package = match check_manifest_or_busy(app, repository, &facts).await {
             Ok(Some(package)) => package,
             Ok(None) => continue,
-            // Not a verdict on the content: the caller may retry (a proxied
-            // pull answers 503 with Retry-After, the package API indexes
-            // on its next miss, background caching logs it).
-            Err(LayerError::Busy) => return Err(LayerError::Busy.into()),
+            // Not a verdict on the content: the caller may retry (the
+            // package API answers 503 with Retry-After and indexes on its
+            // next miss; proxied pulls are served anyway and log it).
+            Err(LayerError::Busy) => return Err(indexing_busy()),
             Err(LayerError::Refused(error)) => {
                 report.skipped.push(format!(
                     "{repository}:{tag}: not a valid Wasm package: {error:?}"

@@ -106,6 +106,21 @@ pub fn validations_busy() -> ApiError {
     .with_header(header::RETRY_AFTER, "2")
 }
 
+/// 503 `TOOMANYREQUESTS` with `Retry-After` for indexing what is already
+/// stored (the package API on a miss, a proxied pull): every validation
+/// slot is taken and the queue is full, so the version is not indexed yet.
+/// Nothing is lost; the next request indexes it.
+pub fn indexing_busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TooManyRequests,
+        "the registry is validating as many Wasm packages as it is configured for \
+         (packages.max_concurrent_validations, packages.validation_queue), so this package \
+         is not indexed yet: retry shortly",
+    )
+    .with_header(header::RETRY_AFTER, "2")
+}
+
 /// Reads the 8-byte preamble: which kind of binary this claims to be.
 pub fn kind_from_header(header: &[u8]) -> Result<WasmKind, String> {
     if header.len() < 8 || &header[..4] != MAGIC {

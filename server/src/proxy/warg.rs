@@ -125,9 +125,17 @@ async fn cache_release(
         bytes: manifest.into(),
     };
     let (record, _) = store(app, upstream, repo, Some(&version), raw).await?;
-    let report = crate::packages::reindex::index_repository(app, repo.as_str(), true).await?;
-    if !report.skipped.is_empty() {
-        tracing::warn!(%repo, skipped = ?report.skipped, "a Warg release was cached but not indexed");
+    // The release is stored and verified: serve it even when it cannot be
+    // indexed now (every validation slot taken, say). The package API
+    // indexes it on its next miss, as it does for older content.
+    match crate::packages::reindex::index_repository(app, repo.as_str(), true).await {
+        Ok(report) if !report.skipped.is_empty() => {
+            tracing::warn!(%repo, skipped = ?report.skipped, "a Warg release was cached but not indexed");
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(%repo, ?error, "a Warg release was cached but not indexed yet");
+        }
     }
     Ok(record)
 }
