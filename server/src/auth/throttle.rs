@@ -115,7 +115,17 @@ impl LoginThrottle {
     /// Reserves an attempt for `user` from `client`, counting it as a
     /// failure until it succeeds.
     pub fn reserve(&self, user: &str, client: Option<IpAddr>) -> Result<Attempt, Refusal> {
-        let now = Instant::now();
+        self.reserve_at(user, client, Instant::now())
+    }
+
+    /// [`Self::reserve`] at the moment `now`: the clock is a parameter, so
+    /// tests make time pass without waiting for it.
+    fn reserve_at(
+        &self,
+        user: &str,
+        client: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Refusal> {
         let address = client.map(address_key);
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let key = (user.to_string(), address);
@@ -376,6 +386,48 @@ mod tests {
         throttle.succeeded(alice);
         let last = throttle.reserve("carol", None).unwrap();
         throttle.release(last);
+    }
+
+    #[test]
+    fn the_door_reopens_after_the_backoff_which_then_doubles() {
+        let throttle = throttle(Duration::from_secs(10), 1000);
+        let ip = Some("10.0.0.1".parse().unwrap());
+        let start = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            throttle.reserve_at("bob", ip, start).unwrap();
+        }
+        let later = start + Duration::from_secs(9);
+        assert_eq!(
+            throttle.reserve_at("bob", ip, later).unwrap_err(),
+            Refusal::User(Duration::from_secs(1))
+        );
+        let reopened = start + Duration::from_secs(10);
+        throttle.reserve_at("bob", ip, reopened).unwrap();
+        assert_eq!(
+            throttle.reserve_at("bob", ip, reopened).unwrap_err(),
+            Refusal::User(Duration::from_secs(20))
+        );
+        // Failures long past are forgotten: the free ones are free again.
+        let forgotten = reopened + FORGET_AFTER + Duration::from_secs(20);
+        for _ in 0..FREE_FAILURES - 1 {
+            throttle.reserve_at("bob", ip, forgotten).unwrap();
+        }
+    }
+
+    #[test]
+    fn budgets_refill_evenly_over_the_window() {
+        let throttle = throttle(Duration::ZERO, 3);
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let start = Instant::now();
+        for user in ["a", "b", "c"] {
+            throttle.reserve_at(user, Some(ip), start).unwrap();
+        }
+        // One token comes back every window / 3 = 20 minutes.
+        let refused = throttle.reserve_at("d", Some(ip), start + Duration::from_secs(600));
+        assert_eq!(refused.unwrap_err(), Refusal::Address(Duration::from_secs(600)));
+        let refilled = start + Duration::from_secs(1200);
+        throttle.reserve_at("d", Some(ip), refilled).unwrap();
+        assert!(throttle.reserve_at("e", Some(ip), refilled).is_err());
     }
 
     #[test]
