@@ -1,6 +1,23 @@
 //! Shared test harness: a real gateway on `127.0.0.1:0` (in-process with
 //! [`TestApp`], or as a child process with [`GatewayProcess`]) and helpers
 //! that speak OCI over HTTP like a client would.
+//!
+//! # No test depends on wall-clock speed
+//!
+//! CI machines are slow and busy, so a test must pass however long each
+//! step takes:
+//! - Time-based behaviour (throttle windows, TTLs, grace periods, leases,
+//!   `tag_ttl`) is driven through configuration (a zero TTL, a window of an
+//!   hour that a test can never outlast, a budget that counts attempts) or
+//!   an injectable clock, and the test asserts on state, never on how long
+//!   something took.
+//! - A test that waits for something to happen polls for that state with
+//!   [`wait_until`] (or a loop like it) and a generous [`DEADLINE`], a limit
+//!   that only a hang reaches, never a `sleep` that hopes it is long enough.
+//!   [`wait_for_gauge`] waits for the gateway to report a request in
+//!   flight, say before a signal is sent.
+//! - A sleep is fine only where any length works: between polls, or to
+//!   vary the interleaving of a race whose outcome is checked either way.
 
 pub mod auth;
 pub mod database;
@@ -25,6 +42,39 @@ use tokio::task::JoinHandle;
 use wkg_gateway::{Config, Server};
 
 pub use process::GatewayProcess;
+
+/// How long a test waits for a state before it fails: a limit only a hang
+/// reaches, never an expectation of speed.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Polls `check` every 50 ms until it returns `Some`, and returns that;
+/// fails naming `what` after [`DEADLINE`].
+pub async fn wait_until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {DEADLINE:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the gateway at `base` reports `value` for the gauge
+/// `series` on `/metrics` (e.g. `wkg_gateway_uploads_in_progress`).
+pub async fn wait_for_gauge(client: &Client, base: &str, series: &str, value: u64) {
+    wait_until(&format!("{series} = {value} on {base}"), || async {
+        (counter(client, base, series).await == Some(value)).then_some(())
+    })
+    .await
+}
 
 /// rustls needs one process-wide crypto provider; clients here use ring.
 pub fn install_crypto() {

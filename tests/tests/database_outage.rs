@@ -2,10 +2,9 @@
 //! retry hint (never a hang, never a panic), readiness reports it, nothing
 //! stored is lost, and it recovers by itself.
 
-use std::time::Duration;
 
 use integration_tests::postgres::PrivateCluster;
-use integration_tests::{GatewayProcess, http_client, sha256_digest};
+use integration_tests::{GatewayProcess, http_client, sha256_digest, wait_until};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -70,25 +69,20 @@ async fn postgres_outage_gives_503_then_recovers() {
     assert_eq!(ready["checks"]["storage"], "ok");
 
     cluster.resume();
-    let mut recovered = false;
-    for _ in 0..100 {
+    let recovered = wait_until("the gateway to serve again", || async {
         let response = client
             .get(format!("{}/v2/outage/blobs/{digest}", gateway.base))
             .send()
             .await
             .unwrap();
         if response.status() == StatusCode::OK {
-            assert_eq!(response.bytes().await.unwrap().as_ref(), content.as_slice());
-            recovered = true;
-            break;
+            Some(response.bytes().await.unwrap())
+        } else {
+            None
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(
-        recovered,
-        "the gateway did not recover; log:\n{}",
-        gateway.log_text()
-    );
+    })
+    .await;
+    assert_eq!(recovered.as_ref(), content.as_slice());
     let ready = client
         .get(format!("{}/readyz", gateway.base))
         .send()

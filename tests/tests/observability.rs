@@ -1,6 +1,6 @@
 //! Metrics after traffic, and one structured log line per request.
 
-use integration_tests::{GatewayProcess, TestApp, http_client};
+use integration_tests::{GatewayProcess, TestApp, http_client, wait_until};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -81,24 +81,19 @@ async fn json_access_logs_without_secrets() {
         "a request id is generated when absent"
     );
 
-    let mut found = None;
-    for _ in 0..50 {
+    let entry = wait_until("the JSON access log lines of both requests", || async {
         let log = gateway.log_text();
-        found = log
+        let found = log
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .find(|entry| entry["request_id"] == "req-123");
-        if found.is_some() && log.contains(&generated_id) {
-            assert!(
-                !log.contains("top-secret-token"),
-                "secrets never reach the logs"
-            );
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let entry =
-        found.unwrap_or_else(|| panic!("no JSON access log line; log:\n{}", gateway.log_text()));
+        found.filter(|_| log.contains(&generated_id))
+    })
+    .await;
+    assert!(
+        !gateway.log_text().contains("top-secret-token"),
+        "secrets never reach the logs"
+    );
     assert_eq!(entry["method"], "GET");
     assert_eq!(entry["route"], "/v2/");
     assert_eq!(entry["status"], 200);
@@ -129,20 +124,14 @@ async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
             .send()
             .await
             .unwrap();
-        let mut entry = None;
-        for _ in 0..50 {
-            entry = gateway
+        let entry = wait_until("the access log line", || async {
+            gateway
                 .log_text()
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .find(|e| e["request_id"] == "forwarded");
-            if entry.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let entry =
-            entry.unwrap_or_else(|| panic!("no access log line; log:\n{}", gateway.log_text()));
+                .find(|e| e["request_id"] == "forwarded")
+        })
+        .await;
         assert_eq!(entry["client"], expected, "trusted proxies {trusted}");
         let scheme = if expected == "127.0.0.1" {
             "http"

@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use integration_tests::{GatewayProcess, fixtures, http_client, sha256_digest};
+use integration_tests::{
+    GatewayProcess, fixtures, http_client, sha256_digest, wait_for_gauge, wait_until,
+};
 use reqwest::{Client, StatusCode};
 use tempfile::TempDir;
 use wkg_gateway::storage::StorageKey;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
+
+/// Request bodies the gateway is streaming into storage right now.
+const IN_PROGRESS: &str = "wkg_gateway_uploads_in_progress";
 
 async fn start_upload(client: &Client, base: &str, repo: &str) -> String {
     let response = client
@@ -160,7 +165,8 @@ async fn chunked_upload_resumes_after_sigkill_during_patch() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Killed while the gateway is receiving that PATCH.
+    wait_for_gauge(&client, &gateway.base, IN_PROGRESS, 1).await;
     let gateway = gateway.kill_and_restart();
     assert!(
         hanging.await.unwrap().is_err(),
@@ -214,9 +220,12 @@ async fn sigterm_lets_in_flight_requests_finish() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_gauge(&client, &gateway.base, IN_PROGRESS, 1).await;
     gateway.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until("the gateway to begin shutting down", || async {
+        gateway.log_text().contains("shutting down").then_some(())
+    })
+    .await;
     release.send(()).unwrap();
     let response = in_flight
         .await
@@ -262,7 +271,7 @@ async fn requests_outliving_the_grace_period_are_cut_off() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_gauge(&client, &gateway.base, IN_PROGRESS, 1).await;
     gateway.signal("TERM");
     let status = gateway.wait_exit(Duration::from_secs(30));
     assert!(
@@ -367,11 +376,13 @@ fn invalid_config_fails_at_start_naming_the_key() {
 async fn abandoned_uploads_are_purged() {
     let data = TempDir::new().unwrap();
     let client = http_client();
+    // Sessions live an hour, which no test outlasts; this one is made old
+    // in the database instead, so how fast the machine is cannot matter.
     let gateway = GatewayProcess::start(
         BIN,
         data.path(),
         &[
-            ("WKG_GATEWAY_UPLOADS__MAX_AGE", "1s"),
+            ("WKG_GATEWAY_UPLOADS__MAX_AGE", "1h"),
             ("WKG_GATEWAY_UPLOADS__PURGE_INTERVAL", "200ms"),
         ],
     );
@@ -388,30 +399,41 @@ async fn abandoned_uploads_are_purged() {
         1,
         "chunk staged in storage"
     );
-    let mut purged = false;
-    for _ in 0..300 {
-        let status = client
-            .get(format!("{}{location}", gateway.base))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if status == StatusCode::NOT_FOUND {
-            purged = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        purged,
-        "session still present; log:\n{}",
-        gateway.log_text()
+    // A fresh session survives purge runs.
+    assert_eq!(
+        upload_status(&client, &gateway.base, &location).await,
+        StatusCode::NO_CONTENT
     );
+
+    sqlx::any::install_default_drivers();
+    let database = format!("sqlite://{}", data.path().join("gateway.db").display());
+    let pool = sqlx::AnyPool::connect(&database).await.unwrap();
+    sqlx::query("UPDATE uploads SET created_at = 0, updated_at = 0 WHERE id = $1")
+        .bind(upload_id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    wait_until("the abandoned session to be purged", || async {
+        let status = upload_status(&client, &gateway.base, &location).await;
+        (status == StatusCode::NOT_FOUND).then_some(())
+    })
+    .await;
     assert_eq!(
         storage.list(staged).await.unwrap(),
         Vec::<String>::new(),
         "staged bytes removed"
     );
+}
+
+async fn upload_status(client: &Client, base: &str, location: &str) -> StatusCode {
+    client
+        .get(format!("{base}{location}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use integration_tests::{TestApp, fixtures, https_client_trusting, sha256_digest};
+use integration_tests::{TestApp, fixtures, https_client_trusting, sha256_digest, wait_until};
 use reqwest::StatusCode;
 use tempfile::TempDir;
 
@@ -140,17 +139,11 @@ async fn serves_https_and_reloads_the_certificate() {
     std::fs::copy(&second, &live_cert).unwrap();
     std::fs::copy(&second_key, &live_key).unwrap();
     let trusts_second = https_client_trusting(&second_ca);
-    let mut reloaded = false;
-    for _ in 0..100 {
-        if let Ok(response) = trusts_second.get(app.url("/v2/")).send().await
-            && response.status() == StatusCode::OK
-        {
-            reloaded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(reloaded, "the renewed certificate is served");
+    wait_until("the renewed certificate to be served", || async {
+        let response = trusts_second.get(app.url("/v2/")).send().await.ok()?;
+        (response.status() == StatusCode::OK).then_some(())
+    })
+    .await;
     assert!(
         https_client_trusting(&first_ca)
             .get(app.url("/v2/"))
