@@ -59,7 +59,7 @@ fn run(cli: Cli, printer: &mut Printer<'_>) -> anyhow::Result<ExitStatus> {
                 match command {
                     Command::Get(args) => commands::get::run(&args, &global, printer).await,
                     Command::Publish(args) => commands::publish::run(&args, &global, printer).await,
-                    Command::Oci(command) => commands::oci::run(&command, printer).await,
+                    Command::Oci(command) => commands::oci::run(&command, &global, printer).await,
                     Command::Info(args) => commands::info::run(&args, &global, printer).await,
                     Command::Search(args) => commands::search::run(&args, &global, printer).await,
                     Command::Build(args) | Command::Wit(WitCommand::Build(args)) => {

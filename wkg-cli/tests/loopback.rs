@@ -70,6 +70,20 @@ async fn a_loopback_registry_without_protocol_works_in_every_command() {
     let stdout = ok_with_one_notice(env.wkg().args(["search", "hello"])).await;
     assert!(stdout.starts_with("example:hello"), "{stdout}");
 
+    // oci push and pull: by reference, same scheme, no --insecure needed.
+    let reference = format!("{}/example/raw:1.0.0", app.authority);
+    let stdout = ok_with_one_notice(env.wkg().args(["oci", "push", &reference]).arg(&file)).await;
+    assert!(
+        stdout.starts_with(&format!("Pushed {reference}")),
+        "{stdout}"
+    );
+    ok_with_one_notice(
+        env.wkg()
+            .args(["oci", "pull", &reference, "-o", "raw.wasm"]),
+    )
+    .await;
+    assert_eq!(std::fs::read(env.path("raw.wasm")).unwrap(), wasm);
+
     // -q silences the notice, not the command.
     let (output, _, stderr) = run(env.wkg().args(["-q", "info", "example:hello"])).await;
     assert!(output.status.success(), "{stderr}");
@@ -122,10 +136,12 @@ async fn an_explicit_https_protocol_is_honoured_for_a_loopback_registry() {
     )
     .unwrap();
     let file = env.write("hello.wasm", &fixtures::component());
+    let reference = format!("{}/example/hello:1.0.0", app.authority);
     for args in [
         &["publish", "--package", "example:hello@1.0.0"][..],
         &["info", "example:hello"],
         &["search", "hello"],
+        &["oci", "pull", &reference, "-o", "pulled.wasm"],
     ] {
         let mut cmd = env.wkg();
         cmd.args(args);

@@ -68,12 +68,41 @@ async fn oci_push_then_pull_roundtrip() {
     .await;
     assert_eq!(std::fs::read(env.path("pulled.wasm")).unwrap(), wasm);
 
-    // Without --insecure it speaks https to a plain-http registry and says so.
+    // Without --insecure too: the registry is on this machine, so plain http, said once,
+    // as every other command does.
     let (output, _, stderr) =
         run(env
             .bare_wkg()
-            .args(["oci", "pull", &reference, "-o", "again.wasm"]))
+            .args(["oci", "pull", &reference, "-o", "loopback.wasm"]))
         .await;
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("is on this machine, so wkg talks plain http to it")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(env.path("loopback.wasm")).unwrap(), wasm);
+
+    // An explicit `protocol = "https"` wins, as for every command: https to a plain-http
+    // registry fails, and says what to do.
+    let config = env.write(
+        "https.toml",
+        format!(
+            "[registry.\"{}\".oci]\nprotocol = \"https\"\n",
+            app.authority
+        )
+        .as_bytes(),
+    );
+    let (output, _, stderr) = run(env.bare_wkg().arg("--config").arg(&config).args([
+        "oci",
+        "pull",
+        &reference,
+        "-o",
+        "again.wasm",
+    ]))
+    .await;
     assert!(!output.status.success());
     assert!(
         stderr.starts_with(&format!("error: could not pull {reference}")),
@@ -85,6 +114,16 @@ async fn oci_push_then_pull_roundtrip() {
         "a TLS failure is not retried: {stderr}"
     );
     assert!(!env.path("again.wasm").exists());
+
+    // --insecure still forces plain http, whatever the config says.
+    ok(env
+        .bare_wkg()
+        .arg("--config")
+        .arg(&config)
+        .args(["oci", "pull", &reference, "-o", "forced.wasm", "--insecure"])
+        .arg(&app.authority))
+    .await;
+    assert_eq!(std::fs::read(env.path("forced.wasm")).unwrap(), wasm);
 }
 
 /// What the fake registry saw and serves.

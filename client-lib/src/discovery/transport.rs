@@ -14,7 +14,7 @@
 //! is used; later decisions stay quiet.
 //!
 //! Callers: discovery ([`super::registry_json_url`]), the package API behind `search` and
-//! `info`, `login`/`logout`, the OCI backend behind `publish`/`get`/`fetch`
+//! `info`, `login`/`logout`, `wkg oci`, the OCI backend behind `publish`/`get`/`fetch`
 //! (`OciSettings::for_registry`), and the gateway's proxy.
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,24 +1,32 @@
-//! `wkg oci pull` / `wkg oci push`: artifacts by OCI reference, bypassing config.toml.
+//! `wkg oci pull` / `wkg oci push`: artifacts by OCI reference, not by package name.
 //!
-//! As upstream, credentials come only from `-u/-p` or Docker's config, and plain http
-//! only for the hosts named with `--insecure`.
+//! As upstream, credentials come only from `-u/-p` or Docker's config. Plain http or
+//! https follows the rule every other command follows (`wkg_client::discovery::protocol_for`):
+//! an explicit `protocol` under `[registry."<host:port>".oci]` wins, a registry on this
+//! machine gets plain http (said once on stderr), anything else https. `--insecure` adds
+//! plain http for the hosts it names, as upstream. The same config table's extra roots and
+//! `accept_invalid_certificates` apply; its credentials do not, as upstream.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use wkg_client::oci::{self, CredentialSources, Credentials, OciClient, OciSettings};
-use wkg_client::{BasicCredentials, Secret, artifact};
+use wkg_client::{BasicCredentials, RegistryName, Secret, artifact};
 
-use super::ExitStatus;
-use crate::cli::{OciAuthArgs, OciCommand};
+use super::{ExitStatus, load_config};
+use crate::cli::{GlobalArgs, OciAuthArgs, OciCommand};
 use crate::printer::Printer;
 
-pub async fn run(command: &OciCommand, printer: &mut Printer<'_>) -> Result<ExitStatus> {
+pub async fn run(
+    command: &OciCommand,
+    global: &GlobalArgs,
+    printer: &mut Printer<'_>,
+) -> Result<ExitStatus> {
     match command {
         OciCommand::Pull(args) => {
             let reference = oci::parse_reference(&args.reference)?;
-            let client = client(&reference, &args.auth, printer);
+            let client = client(&reference, &args.auth, global, printer)?;
             let output = args.output.clone().unwrap_or_else(|| {
                 let last = reference
                     .repository()
@@ -40,7 +48,7 @@ pub async fn run(command: &OciCommand, printer: &mut Printer<'_>) -> Result<Exit
         }
         OciCommand::Push(args) => {
             let reference = oci::parse_reference(&args.reference)?;
-            let client = client(&reference, &args.auth, printer);
+            let client = client(&reference, &args.auth, global, printer)?;
             let annotations: BTreeMap<String, String> = args.annotations.iter().cloned().collect();
             let digest = artifact::push(
                 &client,
@@ -57,7 +65,12 @@ pub async fn run(command: &OciCommand, printer: &mut Printer<'_>) -> Result<Exit
     Ok(ExitStatus::Success)
 }
 
-fn client(reference: &oci::Reference, auth: &OciAuthArgs, printer: &Printer<'_>) -> OciClient {
+fn client(
+    reference: &oci::Reference,
+    auth: &OciAuthArgs,
+    global: &GlobalArgs,
+    printer: &Printer<'_>,
+) -> Result<OciClient> {
     let registry = reference.resolve_registry().to_owned();
     let credentials = match (&auth.username, &auth.password) {
         (Some(username), Some(password)) => Credentials::Basic(BasicCredentials {
@@ -70,9 +83,17 @@ fn client(reference: &oci::Reference, auth: &OciAuthArgs, printer: &Printer<'_>)
                 .map_or(Credentials::Anonymous, Credentials::Basic)
         }
     };
-    let settings = OciSettings {
-        insecure: auth.insecure.contains(&registry),
-        ..OciSettings::default()
-    };
-    OciClient::new(&registry, &settings, &credentials, printer.reporter())
+    let config = load_config(global.config.as_deref())?;
+    let table = registry
+        .parse::<RegistryName>()
+        .ok()
+        .and_then(|name| config.registry_config(&name))
+        .and_then(|registry| registry.oci.as_ref());
+    let reporter = printer.reporter();
+    let mut settings = OciSettings::for_registry(&registry, table, &*reporter)
+        .with_context(|| format!("the [registry.\"{registry}\".oci] settings are unusable"))?;
+    if auth.insecure.contains(&registry) {
+        settings.insecure = true;
+    }
+    Ok(OciClient::new(&registry, &settings, &credentials, reporter))
 }
