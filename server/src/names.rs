@@ -92,18 +92,15 @@ fn is_path_component(component: &str) -> bool {
     true
 }
 
-/// At most a little more than a valid tag of client-supplied text, for
-/// error messages: a 10,000-character tag is not echoed whole.
+/// At most `max` characters of client-supplied text, then `…`: what an
+/// error message, log line or audit entry may repeat of it, so that a
+/// 10,000-character name or header is never echoed whole. The client
+/// library's, so that client and server cut text the same way.
+pub use wkg_client::discovery::bounded;
+
+/// An invalid tag as a message shows it: a little more than a valid one.
 fn shown(text: &str) -> String {
-    const MAX: usize = MAX_TAG_LEN + 8;
-    if text.len() <= MAX {
-        return text.to_string();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    bounded(text, MAX_TAG_LEN + 8)
 }
 
 /// A tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
@@ -200,7 +197,9 @@ mod tests {
         }
         let long = "é".repeat(5000);
         match Tag::parse(&long) {
-            Err(NameError::Tag(shown)) => assert!(shown.len() < 200, "{shown}"),
+            Err(NameError::Tag(shown)) => {
+                assert!(shown.chars().count() <= MAX_TAG_LEN + 9, "{shown}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -80,7 +80,7 @@ pub async fn post(State(app): State<AppState>, request: Request) -> ApiResult<Re
                 ErrorCode::Unsupported,
                 format!(
                     "grant_type {:?} is not supported; use \"password\" or \"refresh_token\"",
-                    crate::auth::bounded(other.unwrap_or_default(), 64)
+                    crate::names::bounded(other.unwrap_or_default(), 64)
                 ),
             ));
         }

@@ -121,7 +121,7 @@ pub async fn revoke(
             ErrorCode::ResourceUnknown,
             format!(
                 "you have no token with id {:?}",
-                crate::auth::bounded(&id, 64)
+                crate::names::bounded(&id, 64)
             ),
         ));
     }

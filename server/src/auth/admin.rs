@@ -77,7 +77,7 @@ pub fn validate_user_name(name: &str) -> Result<()> {
     } else {
         Err(AdminError::Invalid(format!(
             "{:?} is not a valid user name: use 1 to 64 letters, digits, '.', '_', '-' or '@'",
-            super::bounded(name, 80)
+            crate::names::bounded(name, 80)
         )))
     }
 }
@@ -135,7 +135,7 @@ pub async fn remove_user(db: &Db, name: &str) -> Result<()> {
 fn unknown_user(name: &str) -> AdminError {
     AdminError::NotFound(format!(
         "no user {:?}; list users with `admin user list`",
-        super::bounded(name, 80)
+        crate::names::bounded(name, 80)
     ))
 }
 
@@ -184,7 +184,7 @@ pub async fn revoke_grant(db: &Db, user: &str, pattern: &str) -> Result<()> {
     } else {
         Err(AdminError::NotFound(format!(
             "user {:?} has no grant on {pattern}",
-            super::bounded(user, 80)
+            crate::names::bounded(user, 80)
         )))
     }
 }
@@ -197,7 +197,7 @@ pub fn parse_ttl(text: &str) -> Result<Duration> {
         .ok_or_else(|| {
             AdminError::Invalid(format!(
                 "ttl {:?} is not a positive duration like \"30d\" or \"12h\"",
-                super::bounded(text, 64)
+                crate::names::bounded(text, 64)
             ))
         })
 }
@@ -210,7 +210,7 @@ pub fn parse_scopes(scopes: &[String]) -> Result<Vec<Rule>> {
             let (pattern, actions) = scope.split_once('=').ok_or_else(|| {
                 AdminError::Invalid(format!(
                     "{:?} is not a scope; write PATTERN=ACTIONS, e.g. acme/*=pull,push",
-                    super::bounded(scope, 300)
+                    crate::names::bounded(scope, 300)
                 ))
             })?;
             Ok(Rule {
@@ -280,7 +280,7 @@ pub async fn revoke_token(db: &Db, id: &str) -> Result<()> {
     } else {
         Err(AdminError::NotFound(format!(
             "no active token with id {:?}; list them with `admin token list`",
-            super::bounded(id, 64)
+            crate::names::bounded(id, 64)
         )))
     }
 }

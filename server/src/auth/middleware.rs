@@ -232,8 +232,8 @@ async fn authorize(
             let verb = action.as_str();
             // Pull routes reach here with names nobody validated yet: echo
             // no more of them than a valid name could be.
-            let repository = super::bounded(repository, crate::names::MAX_NAME_LEN);
-            let shown_path = super::bounded(path, crate::names::MAX_NAME_LEN);
+            let repository = crate::names::bounded(repository, crate::names::MAX_NAME_LEN);
+            let shown_path = crate::names::bounded(path, crate::names::MAX_NAME_LEN);
             if anonymous {
                 return Err(challenge(
                     app,

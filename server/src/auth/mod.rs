@@ -230,7 +230,7 @@ impl Auth {
         } else {
             return Err(AuthError::Credentials(format!(
                 "unsupported Authorization scheme {:?}; use Basic or Bearer",
-                bounded(scheme, 32)
+                crate::names::bounded(scheme, 32)
             )));
         };
         Ok(Arc::new(caller))
@@ -251,7 +251,7 @@ impl Auth {
         let wrong = || {
             AuthError::Credentials(format!(
                 "wrong user name or password for {:?}",
-                bounded(user, 64)
+                crate::names::bounded(user, 64)
             ))
         };
         // No user can have an invalid name: refuse before any throttle,
@@ -487,14 +487,6 @@ fn live_token(row: AccessTokenRow) -> Result<AccessTokenRow, AuthError> {
     Ok(row)
 }
 
-/// At most `max` characters of client-supplied text, for messages.
-pub fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 /// An access token's `scopes` column: lines `pattern=actions`.
 fn parse_scopes(text: &str) -> Option<Vec<Rule>> {
     let rules: Vec<Rule> = text
@@ -535,7 +527,8 @@ mod tests {
 
     #[test]
     fn client_text_in_messages_is_bounded() {
+        use crate::names::bounded;
         assert_eq!(bounded("short", 64), "short");
-        assert_eq!(bounded(&"x".repeat(1000), 4), "xxxx...");
+        assert_eq!(bounded(&"x".repeat(1000), 4), "xxxx…");
     }
 }

@@ -31,7 +31,7 @@ impl RepoPattern {
         if valid {
             Ok(Self(normalized))
         } else {
-            Err(PatternError(super::bounded(text, 300)))
+            Err(PatternError(crate::names::bounded(text, 300)))
         }
     }
 
@@ -135,11 +135,11 @@ impl Actions {
                 "delete" => Actions::of(Action::Delete),
                 "admin" => Actions::of(Action::Admin),
                 "*" => Actions::EVERYTHING,
-                _ => return Err(ActionsError(super::bounded(text, 64))),
+                _ => return Err(ActionsError(crate::names::bounded(text, 64))),
             });
         }
         if set.is_empty() {
-            return Err(ActionsError(super::bounded(text, 64)));
+            return Err(ActionsError(crate::names::bounded(text, 64)));
         }
         Ok(set)
     }

@@ -424,7 +424,10 @@ mod tests {
         }
         // One token comes back every window / 3 = 20 minutes.
         let refused = throttle.reserve_at("d", Some(ip), start + Duration::from_secs(600));
-        assert_eq!(refused.unwrap_err(), Refusal::Address(Duration::from_secs(600)));
+        assert_eq!(
+            refused.unwrap_err(),
+            Refusal::Address(Duration::from_secs(600))
+        );
         let refilled = start + Duration::from_secs(1200);
         throttle.reserve_at("d", Some(ip), refilled).unwrap();
         assert!(throttle.reserve_at("e", Some(ip), refilled).is_err());

@@ -43,7 +43,7 @@ async fn resolve(
 fn existing_reference(repo: &RepoName, text: &str) -> ApiResult<Reference> {
     Reference::parse(text).map_err(|_| {
         // Longest valid reference: a sha512 digest.
-        let shown = crate::auth::bounded(text, 135);
+        let shown = crate::names::bounded(text, 135);
         ApiError::not_found(
             ErrorCode::ManifestUnknown,
             format!(
