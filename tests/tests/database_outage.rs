@@ -2,7 +2,6 @@
 //! retry hint (never a hang, never a panic), readiness reports it, nothing
 //! stored is lost, and it recovers by itself.
 
-
 use integration_tests::postgres::PrivateCluster;
 use integration_tests::{GatewayProcess, http_client, sha256_digest, wait_until};
 use reqwest::StatusCode;
