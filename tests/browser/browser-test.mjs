@@ -1,5 +1,5 @@
 // The package browser in real headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core). tests/tests/web_browser.rs seeds a token-mode
+// driven by playwright-core). tests/tests/external/browser.rs seeds a token-mode
 // gateway and runs:
 //
 //   node browser-test.mjs --url http://127.0.0.1:PORT --screenshot OUT.png \

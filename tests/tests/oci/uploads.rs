@@ -4,7 +4,6 @@ use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 
 /// The limits on uploads: their own module of this binary.
-#[path = "oci_uploads/limits.rs"]
 mod limits;
 
 async fn start(app: &TestApp, repo: &str) -> String {

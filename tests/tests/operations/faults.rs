@@ -19,7 +19,6 @@
 //! client (its read timeout, `server/src/storage/mod.rs`), so those
 //! requests take that long to answer.
 
-#[path = "faults/replica_kill.rs"]
 mod replica_kill;
 
 use std::time::{Duration, Instant};
@@ -28,7 +27,7 @@ use bytes::Bytes;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::moto::Moto;
-use integration_tests::{GatewayProcess, assert_error, http_client, push_blob_to, sha256_digest};
+use integration_tests::{GatewayProcess, assert_error, push_blob_to, sha256_digest};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -116,6 +115,19 @@ async fn assert_storage_unavailable(response: reqwest::Response) {
     );
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("storage"), "{body}");
+}
+
+/// A client that opens a new connection per request. A request the gateway
+/// refuses before reading its whole body (S3 failed mid-chunk) ends that
+/// connection, as HTTP allows; a pooled client may then send the next
+/// request on it just as it closes. These tests are about the answers, so
+/// they do not reuse connections.
+fn unpooled_client() -> Client {
+    integration_tests::install_crypto();
+    Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("http client")
 }
 
 /// Polls `/readyz` at `base` until it answers 200.
@@ -266,7 +278,7 @@ async fn assert_blob(client: &Client, base: &str, repo: &str, content: &[u8]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood() {
     let s3 = S3Gateway::start().await;
-    let client = http_client();
+    let client = unpooled_client();
     let repo = "faults/stall";
     let content = fixtures::pseudo_random(3 * CHUNK, 61);
     let digest = sha256_digest(&content);
@@ -311,7 +323,7 @@ async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood()
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_stalling_during_a_manifest_put_gives_503_and_tags_nothing() {
     let s3 = S3Gateway::start().await;
-    let client = http_client();
+    let client = unpooled_client();
     let base = s3.gateway.base.clone();
     let repo = "faults/manifest";
     let wasm = fixtures::component();
@@ -383,7 +395,7 @@ async fn assert_exact_or(
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back() {
     let mut s3 = S3Gateway::start().await;
-    let client = http_client();
+    let client = unpooled_client();
     let base = s3.gateway.base.clone();
     let repo = "faults/down";
     let wasm = fixtures::component();

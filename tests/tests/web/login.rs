@@ -3,12 +3,10 @@
 //! a 404, sign-in sets a short-lived HttpOnly SameSite=Strict cookie, and
 //! forms without the right CSRF token are refused.
 
-mod web_support;
-
+use crate::web::support::{page, publish, seed};
 use integration_tests::TestApp;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
-use web_support::{page, publish, seed};
 
 /// A browser-like client: no automatic redirects, cookies kept by hand
 /// (the harness's reqwest has no cookie store).

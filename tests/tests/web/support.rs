@@ -1,6 +1,7 @@
-//! A registry seeded for the web page tests (`web_*.rs`): WIT packages
-//! with a dependency between them, components with full metadata and
-//! imports, a yanked version, a pre-release, two namespaces.
+//! A registry seeded for the web page tests (`web::*`, `external::browser`,
+//! `external::crawl`): WIT packages with a dependency between them,
+//! components with full metadata and imports, a yanked version, a
+//! pre-release, two namespaces.
 
 use integration_tests::TestApp;
 use reqwest::StatusCode;

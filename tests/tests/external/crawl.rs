@@ -7,18 +7,16 @@
 //! signed in (with the cookies of the sign-in form), so the header with the
 //! user's name and the sign-out form are checked too.
 
-mod web_support;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::web::support::{page, publish, seed};
 use integration_tests::TestApp;
 use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, Url};
 use serde_json::Value;
-use web_support::{page, publish, seed};
 
 const CHECKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check-html");
 /// A crawl that finds more pages than this is following a loop.

@@ -11,7 +11,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// How long a login lasts: refresh caps, sign out everywhere, token TTLs.
-#[path = "auth_token_flow/sessions.rs"]
 mod sessions;
 
 async fn seeded() -> TestApp {

@@ -7,41 +7,41 @@
 //!
 //! - Pull / Setup, Pull manifests (HEAD and GET by tag, by digest, of a
 //!   manifest pushed only by digest, of `.INVALID_MANIFEST_NAME`), Error
-//!   codes, Teardown: `oci_manifests::suite_pull_manifests_by_tag_and_digest`;
+//!   codes, Teardown: `oci::manifests::suite_pull_manifests_by_tag_and_digest`;
 //!   invalid references in general (and proxied):
-//!   `oci_base::references_that_cannot_exist_are_unknown_to_reads_and_deletes`,
-//!   `oci_base::proxied_namespaces_answer_impossible_references_without_asking_upstream`.
+//!   `oci::base::references_that_cannot_exist_are_unknown_to_reads_and_deletes`,
+//!   `oci::base::proxied_namespaces_answer_impossible_references_without_asking_upstream`.
 //! - Pull blobs (HEAD and GET, existing and nonexistent):
-//!   `oci_blobs::monolithic_post_then_head_get_and_ranges`,
-//!   `oci_blobs::blob_errors_and_delete`.
-//! - Push / Blob Upload Streamed: `oci_uploads::streamed_patches_without_content_range`.
+//!   `oci::blobs::monolithic_post_then_head_get_and_ranges`,
+//!   `oci::blobs::blob_errors_and_delete`.
+//! - Push / Blob Upload Streamed: `oci::uploads::streamed_patches_without_content_range`.
 //! - Push / Blob Upload Monolithic (nonexistent GET, POST with digest, POST
-//!   then PUT, Locations): `oci_blobs::suite_monolithic_uploads_answer_with_locations`,
-//!   `oci_blobs::monolithic_put_after_post_and_sha512`, `oci_blobs::blob_errors_and_delete`.
+//!   then PUT, Locations): `oci::blobs::suite_monolithic_uploads_answer_with_locations`,
+//!   `oci::blobs::monolithic_put_after_post_and_sha512`, `oci::blobs::blob_errors_and_delete`.
 //! - Push / Blob Upload Chunked (416 out of order and on retry, stale
-//!   session GET, second chunk, bodiless PUT): `oci_uploads::suite_chunked_upload_sequence`,
-//!   `oci_uploads::out_of_order_chunk_is_416_and_upload_continues`,
-//!   `oci_uploads::chunked_upload_with_both_content_range_forms`.
+//!   session GET, second chunk, bodiless PUT): `oci::uploads::suite_chunked_upload_sequence`,
+//!   `oci::uploads::out_of_order_chunk_is_416_and_upload_continues`,
+//!   `oci::uploads::chunked_upload_with_both_content_range_forms`.
 //! - Push / Cross-Repository Blob Mount (with `from`: 201 and its Location;
 //!   without `from` or of a missing blob: 202 and a session):
-//!   `oci_uploads::cross_repository_mount`.
+//!   `oci::uploads::cross_repository_mount`.
 //! - Push / Manifest Upload (four tags, no layers, GET by digest):
-//!   `oci_manifests::suite_manifest_upload_with_tags_and_without_layers`,
-//!   `oci_manifests::push_pull_by_tag_and_digest_byte_exact`; its GET of
+//!   `oci::manifests::suite_manifest_upload_with_tags_and_without_layers`,
+//!   `oci::manifests::push_pull_by_tag_and_digest_byte_exact`; its GET of
 //!   `.INVALID_MANIFEST_NAME` as under Pull.
 //! - Content Discovery / listing tags (`n`, `last`):
-//!   `oci_listing::tags_are_sorted_and_paginated`.
+//!   `oci::listing::tags_are_sorted_and_paginated`.
 //! - Content Discovery / listing references (empty list for an unknown
 //!   digest, referrers pushed before and after their subject, an index
 //!   referrer, annotations, `artifactType` filter and `OCI-Filters-Applied`,
 //!   a subject never pushed, teardown):
-//!   `oci_listing::suite_referrers_before_after_and_without_their_subject`,
-//!   `oci_listing::referrers_list_and_filter`.
+//!   `oci::listing::suite_referrers_before_after_and_without_their_subject`,
+//!   `oci::listing::referrers_list_and_filter`.
 //! - Content Management / Manifest delete (tag, then digest, then 404s and
-//!   a shorter tag list): `oci_manifests::delete_by_tag_and_by_digest`.
+//!   a shorter tag list): `oci::manifests::delete_by_tag_and_by_digest`.
 //! - Content Management / Blob delete (202, then 404), and teardowns that
-//!   delete blobs before their manifest: `oci_blobs::blob_errors_and_delete`,
-//!   `oci_blobs::blobs_deleted_before_the_manifest_that_uses_them`.
+//!   delete blobs before their manifest: `oci::blobs::blob_errors_and_delete`,
+//!   `oci::blobs::blobs_deleted_before_the_manifest_that_uses_them`.
 
 use integration_tests::upstream::Tap;
 use integration_tests::{TestApp, assert_error, fixtures};

@@ -2,11 +2,9 @@
 //! the seeded registry's data, searches match the package API, unknown
 //! packages and versions are HTML 404s, and the stylesheet is cacheable.
 
-mod web_support;
-
+use crate::web::support::{page, seed};
 use integration_tests::TestApp;
 use serde_json::Value;
-use web_support::{page, seed};
 
 /// The text between `start` and the next `end` after it.
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -252,7 +250,7 @@ async fn package_page_shows_metadata_versions_and_install_snippets() {
     // names interfaces only).
     let worlds = "package acme:runner@0.3.0;\n\nworld runner {\n  export run: func();\n}\n";
     let worlds = integration_tests::fixtures::wit_package(worlds);
-    web_support::publish(&app, "acme/runner", "0.3.0", &worlds).await;
+    crate::web::support::publish(&app, "acme/runner", "0.3.0", &worlds).await;
     let runner = page(&app.client, &app.url("/packages/acme/runner"), 200).await;
     assert_snippets(
         &runner,

@@ -9,13 +9,11 @@
 //! tests/browser/node_modules: a missing one fails the test (never skips
 //! it) with the command that installs them.
 
-mod web_support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::web::support::{page, publish, seed};
 use integration_tests::TestApp;
-use web_support::{page, publish, seed};
 
 const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
 const CHROMIUM: &str = "/usr/bin/chromium";

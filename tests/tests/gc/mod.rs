@@ -1,0 +1,4 @@
+//! Garbage collection, alone and racing concurrent pushes.
+
+mod collect;
+mod race;
