@@ -3,8 +3,8 @@
 //! Every run gets its own HOME, XDG config and cache dirs and working directory, and none
 //! of the variables that would point it at the user's real config, cache or credentials.
 //!
-//! Test files declare it `pub mod common;`: each uses a different subset of the helpers,
-//! and public items are not reported as dead code.
+//! `main.rs` declares it `pub mod common;`: each area uses a different subset of the
+//! helpers, and public items are not reported as dead code.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

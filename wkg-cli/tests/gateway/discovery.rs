@@ -1,11 +1,9 @@
 //! Where packages live is what registry.json (or inline metadata) says, not the name.
 
-pub mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Env, ok};
+use crate::common::{Env, ok};
 use integration_tests::{TestApp, fixtures};
 
 /// A host that serves only a registry.json, counting requests.

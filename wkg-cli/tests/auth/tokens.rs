@@ -1,14 +1,12 @@
 //! Credentials end to end: the Docker token flow against a registry on loopback that
 //! challenges every request, with credentials from config.toml or Docker's config.json.
 
-pub mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{Env, ok, run};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{Env, ok, run};
 use integration_tests::{fixtures, sha256_digest};
 
 const TOKEN: &str = "tok-123";

@@ -1,8 +1,6 @@
 //! The local-directory backend end to end: `[registry."<name>".local] root = "<dir>"`.
 
-pub mod common;
-
-use common::{Env, files_under, ok, run};
+use crate::common::{Env, files_under, ok, run};
 use integration_tests::fixtures;
 
 fn local_env() -> Env {

@@ -1,8 +1,6 @@
 //! `wkg publish` and `wkg get` against a real gateway, checked over HTTP.
 
-pub mod common;
-
-use common::{Env, files_under, ok, run};
+use crate::common::{Env, files_under, ok, run};
 use integration_tests::{TestApp, fixtures, sha256_digest};
 use serde_json::Value;
 

@@ -3,12 +3,10 @@
 //! wkg falls back to plain OCI at the host with no prefix. Also where
 //! progress bars appear: on a terminal, not in pipes.
 
-pub mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, files_under, ok, run};
+use crate::common::{Env, files_under, ok, run};
 use integration_tests::upstream::{DockerRegistry, Tap, TapMode};
 use integration_tests::{fixtures, sha256_digest};
 use tokio::io::AsyncReadExt as _;

@@ -1,8 +1,6 @@
 //! `wkg info` and `wkg search`: from the gateway's package API, and from plain OCI.
 
-pub mod common;
-
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,11 +2,9 @@
 //! personal access token in config.toml (never the password), publish and get then work
 //! through the token flow, and logout revokes the token on the gateway.
 
-pub mod common;
-
 use std::process::Stdio;
 
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 use tokio::io::AsyncWriteExt as _;
 

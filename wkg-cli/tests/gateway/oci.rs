@@ -1,14 +1,12 @@
 //! `wkg oci push/pull` against a real gateway, and what `wkg` sends and checks against a
 //! deliberately misbehaving registry on loopback.
 
-pub mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{Env, files_under, ok, run};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{Env, files_under, ok, run};
 use integration_tests::{TestApp, fixtures, sha256_digest};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,7 @@
 //! docker-registry standing in for ghcr.io), with `wasi` mapped to the gateway
 //! as the README's "front wasi.dev" recipe does.
 
-pub mod common;
-
-use common::{Env, ok};
+use crate::common::{Env, ok};
 use integration_tests::upstream::DockerRegistry;
 use integration_tests::{TestApp, fixtures};
 

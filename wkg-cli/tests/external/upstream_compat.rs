@@ -4,11 +4,9 @@
 //! `tests/scripts/install-upstream-wkg` installs upstream wkg (scripts/test runs it);
 //! `WKG_UPSTREAM_BIN` or that cache locates it. Without it these tests fail, never skip.
 
-pub mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Env, files_under, ok};
+use crate::common::{Env, files_under, ok};
 use integration_tests::{TestApp, fixtures};
 
 fn upstream_bin() -> PathBuf {

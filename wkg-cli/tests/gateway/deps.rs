@@ -1,8 +1,6 @@
 //! `wkg fetch` / `wkg update` against a real gateway: deps written, wkg.lock byte-exact.
 
-pub mod common;
-
-use common::{Env, files_under, ok, run};
+use crate::common::{Env, files_under, ok, run};
 use integration_tests::{TestApp, fixtures, sha256_digest};
 
 const V1: &str = "package acme:types;\n\ninterface clock {\n  now: func() -> u64;\n}\n";

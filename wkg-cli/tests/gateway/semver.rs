@@ -1,8 +1,6 @@
 //! `wkg publish` checks a WIT package against its series neighbours, as upstream does.
 
-pub mod common;
-
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 
 fn api(version: &str, functions: &str) -> Vec<u8> {

@@ -1,9 +1,7 @@
 //! `wkg` against a gateway in token mode: the gateway's own Docker token flow, robot
 //! tokens as Bearer tokens, and refusals that say where credentials go.
 
-pub mod common;
-
-use common::{Env, files_under, ok, run};
+use crate::common::{Env, files_under, ok, run};
 use integration_tests::{TestApp, fixtures};
 
 fn with_auth(env: &Env, auth: &str) {

@@ -1,8 +1,6 @@
 //! `wkg build` and `wkg publish <DIR>` against a real gateway.
 
-pub mod common;
-
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 
 async fn annotations(app: &TestApp, repo: &str, tag: &str) -> serde_json::Value {

@@ -1,8 +1,6 @@
 //! `--offline`: after the registry is gone, what was fetched before is still there.
 
-pub mod common;
-
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,11 +1,9 @@
 //! A registry on this machine, named with no `protocol` (the README's bundled-CLI block):
 //! every command talks plain http to it, says so once, and an explicit `protocol` wins.
 
-pub mod common;
-
 use std::process::Stdio;
 
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::{TestApp, fixtures};
 use tokio::io::AsyncWriteExt as _;
 

@@ -2,9 +2,7 @@
 //! warg-server: versions from the verified log, content into the cache, and
 //! `--offline` afterwards.
 
-pub mod common;
-
-use common::{Env, ok, run};
+use crate::common::{Env, ok, run};
 use integration_tests::fixtures;
 use integration_tests::warg::WargServer;
 
@@ -67,7 +65,7 @@ async fn get_from_a_warg_registry() {
         lock.contains("example:types") && lock.contains("0.1.0"),
         "{lock}"
     );
-    let deps = common::files_under(&env.path("wit/deps"));
+    let deps = crate::common::files_under(&env.path("wit/deps"));
     assert!(
         deps.iter()
             .any(|p| std::fs::read_to_string(env.path("wit/deps").join(p))

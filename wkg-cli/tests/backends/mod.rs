@@ -1,0 +1,3 @@
+//! Registries other than a gateway that wkg speaks natively: Warg.
+
+mod warg;
