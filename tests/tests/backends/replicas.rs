@@ -3,6 +3,7 @@
 //! tests/scripts/with-postgres and with-s3).
 
 use integration_tests::fixtures::{self, OCI_MANIFEST};
+use integration_tests::upload::UploadSession;
 use integration_tests::{GatewayProcess, counter, http_client, push_blob_to, sha256_digest};
 use reqwest::StatusCode;
 use tempfile::TempDir;
@@ -17,27 +18,16 @@ async fn an_upload_moves_between_replicas() {
     let client = http_client();
     let content = fixtures::pseudo_random(3_000_000, 21);
 
-    let start = client
-        .post(format!("{}/v2/shared/blobs/uploads/", a.base))
-        .send()
-        .await
-        .unwrap();
-    let location = start.headers()["location"].to_str().unwrap().to_string();
+    let session = UploadSession::start(&client, &a.base, "shared").await;
     for (gateway, range) in [
         (&a, 0..1_000_000),
         (&b, 1_000_000..2_000_000),
         (&a, 2_000_000..3_000_000),
     ] {
-        let response = client
-            .patch(format!("{}{location}", gateway.base))
-            .header(
-                "content-range",
-                format!("{}-{}", range.start, range.end - 1),
-            )
-            .body(content[range.clone()].to_vec())
-            .send()
-            .await
-            .unwrap();
+        let response = session
+            .via(&gateway.base)
+            .patch(range.start, &content[range.clone()])
+            .await;
         assert_eq!(
             response.status(),
             StatusCode::ACCEPTED,
@@ -45,19 +35,11 @@ async fn an_upload_moves_between_replicas() {
             gateway.base
         );
     }
-    let status = client
-        .get(format!("{}{location}", b.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status.headers()["range"], "0-2999999");
+    let on_b = session.via(&b.base);
+    assert_eq!(on_b.range().await, "0-2999999");
     // Finished on B, whose process saw only the middle chunk go by.
     let digest = sha256_digest(&content);
-    let put = client
-        .put(format!("{}{location}?digest={digest}", b.base))
-        .send()
-        .await
-        .unwrap();
+    let put = on_b.finish(&digest).await;
     assert_eq!(
         put.status(),
         StatusCode::CREATED,

@@ -27,6 +27,7 @@ use bytes::Bytes;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::moto::Moto;
+use integration_tests::upload::UploadSession;
 use integration_tests::{GatewayProcess, assert_error, push_blob_to, sha256_digest};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -149,79 +150,6 @@ async fn get(client: &Client, url: &str) -> (StatusCode, Bytes) {
     (status, response.bytes().await.expect("body"))
 }
 
-/// Starts an upload session and returns its Location.
-async fn start_session(client: &Client, base: &str, repo: &str) -> String {
-    let response = client
-        .post(format!("{base}/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn patch(
-    client: &Client,
-    url: &str,
-    content: &[u8],
-    range: std::ops::Range<usize>,
-) -> reqwest::Response {
-    client
-        .patch(url)
-        .header(
-            "content-range",
-            format!("{}-{}", range.start, range.end - 1),
-        )
-        .body(content[range].to_vec())
-        .send()
-        .await
-        .expect("PATCH")
-}
-
-/// The committed size a session reports (`Range: 0-<last byte>`; "0-0"
-/// is also what an empty session reports, so callers commit a first chunk
-/// before relying on this).
-async fn committed(client: &Client, url: &str) -> usize {
-    let response = client.get(url).send().await.expect("upload status");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    parse_range(response.headers()["range"].to_str().unwrap())
-}
-
-fn parse_range(range: &str) -> usize {
-    let (_, last) = range.split_once('-').expect("Range: 0-<last>");
-    last.parse::<usize>().expect("last byte") + 1
-}
-
-/// Sends the rest of `content` from the offset the session reports, one
-/// chunk at a time, and completes it.
-async fn finish_upload(client: &Client, url: &str, content: &[u8]) {
-    loop {
-        let offset = committed(client, url).await;
-        if offset == content.len() {
-            break;
-        }
-        let end = (offset + CHUNK).min(content.len());
-        let response = patch(client, url, content, offset..end).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::ACCEPTED,
-            "PATCH from {offset}"
-        );
-    }
-    let digest = sha256_digest(content);
-    let response = client
-        .put(format!("{url}?digest={digest}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::CREATED,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-}
-
 /// A Wasm package's config and manifest for `wasm`.
 fn package(wasm: &[u8], created: &str) -> (Vec<u8>, Vec<u8>) {
     let config = fixtures::wasm_config(wasm, created);
@@ -282,8 +210,9 @@ async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood()
     let repo = "faults/stall";
     let content = fixtures::pseudo_random(3 * CHUNK, 61);
     let digest = sha256_digest(&content);
-    let url = s3.url(&start_session(&client, &s3.gateway.base, repo).await);
-    let first = patch(&client, &url, &content, 0..CHUNK).await;
+    let session = UploadSession::start(&client, &s3.gateway.base, repo).await;
+    let url = session.url();
+    let first = session.patch(0, &content[..CHUNK]).await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
 
     // Half of the second chunk is in when S3 stops answering.
@@ -305,7 +234,7 @@ async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood()
 
     // The failed chunk left nothing: the session stands after the first,
     // and no blob is visible.
-    assert_eq!(committed(&client, &url).await, CHUNK);
+    assert_eq!(session.committed().await, CHUNK);
     let blob = s3.url(&format!("/v2/{repo}/blobs/{digest}"));
     assert_error(
         client.get(&blob).send().await.unwrap(),
@@ -316,7 +245,7 @@ async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood()
 
     s3.moto.resume();
     wait_ready(&client, &s3.gateway.base).await;
-    finish_upload(&client, &url, &content).await;
+    session.complete(&content, CHUNK).await;
     assert_blob(&client, &s3.gateway.base, repo, &content).await;
 }
 
@@ -410,12 +339,12 @@ async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back()
     push_blob_to(&client, &base, repo, &config1).await;
     let wasm2 = fixtures::large_component(3 * CHUNK);
     let (config2, manifest2) = package(&wasm2, "2025-02-02T00:00:00Z");
-    let session = s3.url(&start_session(&client, &base, repo).await);
-    let first = patch(&client, &session, &wasm2, 0..CHUNK).await;
+    let session = UploadSession::start(&client, &base, repo).await;
+    let first = session.patch(0, &wasm2[..CHUNK]).await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
 
     s3.moto.stop();
-    let chunk = patch(&client, &session, &wasm2, CHUNK..2 * CHUNK).await;
+    let chunk = session.patch(CHUNK, &wasm2[CHUNK..2 * CHUNK]).await;
     assert_storage_unavailable(chunk).await;
     let digest = sha256_digest(&config2);
     let blob = client
@@ -444,7 +373,7 @@ async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back()
     // What the database holds is still served, and nothing half-pushed is.
     assert_manifest(&client, &base, repo, "1.0.0", &manifest).await;
     assert_exact_or(&client, &base, repo, &wasm, StatusCode::SERVICE_UNAVAILABLE).await;
-    assert_eq!(committed(&client, &session).await, CHUNK);
+    assert_eq!(session.committed().await, CHUNK);
     let tag = client
         .get(format!("{base}/v2/{repo}/manifests/1.0.1"))
         .send()
@@ -461,7 +390,11 @@ async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back()
     // The session's first chunk went with it: completing the session must
     // not make a blob of the bytes that remain.
     let stale = client
-        .put(format!("{session}?digest={}", sha256_digest(&wasm2)))
+        .put(format!(
+            "{}?digest={}",
+            session.url(),
+            sha256_digest(&wasm2)
+        ))
         .header("content-range", format!("{CHUNK}-{}", wasm2.len() - 1))
         .body(wasm2[CHUNK..].to_vec())
         .send()
@@ -483,10 +416,10 @@ async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back()
     for blob in [&config, &wasm, &config1, &config2] {
         push_blob_to(&client, &base, repo, blob).await;
     }
-    let session = s3.url(&start_session(&client, &base, repo).await);
-    let first = patch(&client, &session, &wasm2, 0..CHUNK).await;
+    let session = UploadSession::start(&client, &base, repo).await;
+    let first = session.patch(0, &wasm2[..CHUNK]).await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
-    finish_upload(&client, &session, &wasm2).await;
+    session.complete(&wasm2, CHUNK).await;
     for (tag, manifest) in [("1.0.1", &manifest1), ("2.0.0", &manifest2)] {
         let put = put_manifest(&client, &base, repo, tag, manifest).await;
         let status = put.status();

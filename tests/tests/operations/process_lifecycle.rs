@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use integration_tests::upload::UploadSession;
 use integration_tests::{
     GatewayProcess, fixtures, http_client, sha256_digest, wait_for_gauge, wait_until,
 };
@@ -18,50 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
 /// Request bodies the gateway is streaming into storage right now.
 const IN_PROGRESS: &str = "wkg_gateway_uploads_in_progress";
 
-async fn start_upload(client: &Client, base: &str, repo: &str) -> String {
-    let response = client
-        .post(format!("{base}/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn upload_range(client: &Client, base: &str, location: &str) -> String {
-    let response = client
-        .get(format!("{base}{location}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::NO_CONTENT,
-        "upload status after restart"
-    );
-    response.headers()["range"].to_str().unwrap().to_string()
-}
-
-async fn patch(
-    client: &Client,
-    base: &str,
-    location: &str,
-    start: usize,
-    bytes: &[u8],
-) -> StatusCode {
-    client
-        .patch(format!("{base}{location}"))
-        .header(
-            "content-range",
-            format!("{start}-{}", start + bytes.len() - 1),
-        )
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 async fn finish_and_verify(
     client: &Client,
     base: &str,
@@ -70,11 +27,9 @@ async fn finish_and_verify(
     content: &[u8],
 ) {
     let digest = sha256_digest(content);
-    let put = client
-        .put(format!("{base}{location}?digest={digest}"))
-        .send()
-        .await
-        .unwrap();
+    let put = UploadSession::at(client, base, location)
+        .finish(&digest)
+        .await;
     assert_eq!(
         put.status(),
         StatusCode::CREATED,
@@ -99,26 +54,29 @@ async fn chunked_upload_resumes_after_graceful_restart() {
     let client = http_client();
     let content = fixtures::pseudo_random(3 * 1024 * 1024, 11);
     let gateway = GatewayProcess::start(BIN, data.path(), &[]);
-    let location = start_upload(&client, &gateway.base, "resume/graceful").await;
+    let location = UploadSession::start(&client, &gateway.base, "resume/graceful")
+        .await
+        .location;
     assert_eq!(
-        patch(&client, &gateway.base, &location, 0, &content[..1_000_000]).await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .patch(0, &content[..1_000_000])
+            .await
+            .status(),
         StatusCode::ACCEPTED
     );
 
     let gateway = gateway.restart();
     assert_eq!(
-        upload_range(&client, &gateway.base, &location).await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .range()
+            .await,
         "0-999999"
     );
     assert_eq!(
-        patch(
-            &client,
-            &gateway.base,
-            &location,
-            1_000_000,
-            &content[1_000_000..]
-        )
-        .await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .patch(1_000_000, &content[1_000_000..])
+            .await
+            .status(),
         StatusCode::ACCEPTED
     );
     finish_and_verify(
@@ -137,9 +95,14 @@ async fn chunked_upload_resumes_after_sigkill_during_patch() {
     let client = http_client();
     let content = fixtures::pseudo_random(4 * 1024 * 1024, 12);
     let gateway = GatewayProcess::start(BIN, data.path(), &[]);
-    let location = start_upload(&client, &gateway.base, "resume/killed").await;
+    let location = UploadSession::start(&client, &gateway.base, "resume/killed")
+        .await
+        .location;
     assert_eq!(
-        patch(&client, &gateway.base, &location, 0, &content[..2_000_000]).await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .patch(0, &content[..2_000_000])
+            .await
+            .status(),
         StatusCode::ACCEPTED
     );
 
@@ -175,18 +138,16 @@ async fn chunked_upload_resumes_after_sigkill_during_patch() {
 
     // Only the bytes acknowledged before the kill count.
     assert_eq!(
-        upload_range(&client, &gateway.base, &location).await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .range()
+            .await,
         "0-1999999"
     );
     assert_eq!(
-        patch(
-            &client,
-            &gateway.base,
-            &location,
-            2_000_000,
-            &content[2_000_000..]
-        )
-        .await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .patch(2_000_000, &content[2_000_000..])
+            .await
+            .status(),
         StatusCode::ACCEPTED
     );
     finish_and_verify(&client, &gateway.base, &location, "resume/killed", &content).await;
@@ -197,7 +158,9 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let data = TempDir::new().unwrap();
     let client = http_client();
     let mut gateway = GatewayProcess::start(BIN, data.path(), &[]);
-    let location = start_upload(&client, &gateway.base, "shutdown").await;
+    let location = UploadSession::start(&client, &gateway.base, "shutdown")
+        .await
+        .location;
 
     // A PATCH whose second half is sent only after SIGTERM arrives.
     let (release, released) = tokio::sync::oneshot::channel::<()>();
@@ -250,7 +213,9 @@ async fn requests_outliving_the_grace_period_are_cut_off() {
         data.path(),
         &[("WKG_GATEWAY_SERVER__SHUTDOWN_GRACE", "1s")],
     );
-    let location = start_upload(&client, &gateway.base, "grace").await;
+    let location = UploadSession::start(&client, &gateway.base, "grace")
+        .await
+        .location;
     // A body that never finishes.
     let (_never, never) = tokio::sync::oneshot::channel::<()>();
     let body =
@@ -291,7 +256,12 @@ async fn requests_outliving_the_grace_period_are_cut_off() {
 
     // Nothing of the cut-off chunk became part of the upload.
     let gateway = GatewayProcess::start(BIN, data.path(), &[]);
-    assert_eq!(upload_range(&client, &gateway.base, &location).await, "0-0");
+    assert_eq!(
+        UploadSession::at(&client, &gateway.base, &location)
+            .range()
+            .await,
+        "0-0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -386,9 +356,14 @@ async fn abandoned_uploads_are_purged() {
             ("WKG_GATEWAY_UPLOADS__PURGE_INTERVAL", "200ms"),
         ],
     );
-    let location = start_upload(&client, &gateway.base, "purge").await;
+    let location = UploadSession::start(&client, &gateway.base, "purge")
+        .await
+        .location;
     assert_eq!(
-        patch(&client, &gateway.base, &location, 0, b"staged bytes").await,
+        UploadSession::at(&client, &gateway.base, &location)
+            .patch(0, b"staged bytes")
+            .await
+            .status(),
         StatusCode::ACCEPTED
     );
     let upload_id: uuid::Uuid = location.rsplit('/').next().unwrap().parse().unwrap();

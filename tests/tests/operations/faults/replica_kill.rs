@@ -16,11 +16,12 @@ use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::haproxy::Haproxy;
 use integration_tests::moto::Moto;
 use integration_tests::postgres::PrivateCluster;
+use integration_tests::upload::{UploadSession, committed_of};
 use integration_tests::{GatewayProcess, counter, http_client, push_blob_to, sha256_digest};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use tokio::sync::watch;
 
-use super::{BIN, CHUNK, DEADLINE, assert_blob, assert_manifest, held_body, parse_range};
+use super::{BIN, CHUNK, DEADLINE, assert_blob, assert_manifest, held_body};
 
 const PUSHERS: usize = 12;
 const CHUNKS: usize = 4;
@@ -131,14 +132,9 @@ async fn push(
     assert_eq!(put.unwrap().status(), StatusCode::CREATED);
 
     let layer = fixtures::pseudo_random(CHUNKS * CHUNK, 200 + n as u64);
-    let start = client
-        .post(format!("{lb}/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), StatusCode::ACCEPTED);
-    let url = format!("{lb}{}", start.headers()["location"].to_str().unwrap());
-    let first = super::patch(&client, &url, &layer, 0..CHUNK).await;
+    let session = UploadSession::start(&client, &lb, &repo).await;
+    let url = session.url();
+    let first = session.patch(0, &layer[..CHUNK]).await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
     let (body, rest) = held_body(&layer[CHUNK..CHUNK + CHUNK / 2]);
     let held = client
@@ -202,7 +198,7 @@ async fn resume(client: &Client, url: &str, content: &[u8]) {
         );
         let status = send_retrying(|| client.get(url)).await;
         assert_eq!(status.status(), StatusCode::NO_CONTENT, "upload status");
-        let offset = parse_range(status.headers()["range"].to_str().unwrap());
+        let offset = committed_of(status.headers()["range"].to_str().unwrap());
         if offset == content.len() {
             break;
         }
