@@ -20,6 +20,8 @@
 //!   vary the interleaving of a race whose outcome is checked either way.
 
 pub mod auth;
+pub mod builder;
+pub mod caller;
 pub mod database;
 pub mod docker;
 pub mod fixtures;
@@ -28,6 +30,7 @@ pub mod moto;
 pub mod postgres;
 pub mod process;
 pub mod storage;
+pub mod upload;
 pub mod upstream;
 pub mod warg;
 
@@ -350,12 +353,23 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
         .unwrap_or_default()
         .to_string();
     let text = response.text().await.expect("error body");
+    check_error(actual, &content_type, &text, status, code)
+}
+
+/// The checks of [`assert_error`] on an answer already read.
+pub fn check_error(
+    actual: StatusCode,
+    content_type: &str,
+    text: &str,
+    status: StatusCode,
+    code: &str,
+) -> Value {
     assert_eq!(actual, status, "status; body: {text}");
     assert!(
         content_type.starts_with("application/json"),
         "error content-type {content_type:?}"
     );
-    let body: Value = serde_json::from_str(&text)
+    let body: Value = serde_json::from_str(text)
         .unwrap_or_else(|e| panic!("error body is not JSON ({e}): {text}"));
     assert_eq!(body["errors"][0]["code"], code, "error code; body: {text}");
     assert!(

@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 mod sessions;
 
 async fn seeded() -> TestApp {
-    let app = TestApp::spawn_token_mode("").await;
-    app.add_user("dev", Some("dev-password")).await;
-    app.grant("dev", "acme/*", "pull,push").await;
-    app
+    TestApp::builder()
+        .token_mode()
+        .user("dev", "dev-password")
+        .grant("dev", "acme/*", "pull,push")
+        .spawn()
+        .await
 }
 
 #[tokio::test]

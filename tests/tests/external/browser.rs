@@ -12,8 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::web::support::{page, publish, seed};
-use integration_tests::TestApp;
+use crate::web::support::{page, private_registry};
 
 const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -93,15 +92,7 @@ fn require_browser_setup() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_package_browser_works_in_chromium() {
     let node = require_browser_setup();
-    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\", \"tools/*\"]").await;
-    app.add_user("publisher", Some("publisher-pw")).await;
-    app.grant("publisher", "*", "push").await;
-    app.authenticate_client_as("publisher", "publisher-pw");
-    seed(&app).await;
-    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
-    publish(&app, "secret/vault", "1.0.0", &vault).await;
-    app.add_user("alice", Some("alice-password")).await;
-    app.grant("alice", "secret/*", "pull").await;
+    let app = private_registry(&["acme/*", "tools/*"]).await;
     page(&integration_tests::http_client(), &app.url("/"), 200).await;
 
     let screenshot = artifact_dir().join("package-page.png");

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::web::support::{page, publish, seed};
+use crate::web::support::{page, private_registry, publish, seed};
 use integration_tests::TestApp;
 use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -261,11 +261,7 @@ async fn every_page_is_valid_and_every_internal_link_works() {
 
 #[tokio::test]
 async fn private_registry_pages_are_valid_too() {
-    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\"]").await;
-    app.add_user("publisher", Some("publisher-pw")).await;
-    app.grant("publisher", "*", "push").await;
-    app.authenticate_client_as("publisher", "publisher-pw");
-    seed(&app).await;
+    let app = private_registry(&["acme/*"]).await;
     let anonymous = integration_tests::http_client();
     let seen = crawl(&app, &anonymous, "/").await;
     assert!(seen.contains_key("/login"), "{seen:?}");
@@ -356,15 +352,7 @@ async fn signed_in_client(app: &TestApp, user: &str, password: &str) -> Client {
 
 #[tokio::test]
 async fn signed_in_pages_are_valid_too() {
-    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\"]").await;
-    app.add_user("publisher", Some("publisher-pw")).await;
-    app.grant("publisher", "*", "push").await;
-    app.authenticate_client_as("publisher", "publisher-pw");
-    seed(&app).await;
-    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
-    publish(&app, "secret/vault", "1.0.0", &vault).await;
-    app.add_user("alice", Some("alice-password")).await;
-    app.grant("alice", "secret/*", "pull").await;
+    let app = private_registry(&["acme/*"]).await;
 
     let alice = signed_in_client(&app, "alice", "alice-password").await;
     // Every page has the user's name and the sign-out form in its header.

@@ -3,7 +3,7 @@
 //! a 404, sign-in sets a short-lived HttpOnly SameSite=Strict cookie, and
 //! forms without the right CSRF token are refused.
 
-use crate::web::support::{page, publish, seed};
+use crate::web::support::page;
 use integration_tests::TestApp;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
@@ -91,19 +91,10 @@ fn csrf_field(html: &str) -> String {
     html[start..start + 64].to_string()
 }
 
-/// A token-mode gateway where `acme/*` is public, `secret/vault` and
-/// `tools/lint` are private, and alice may pull `secret/*`.
+/// `acme/*` public; `secret/vault` and `tools/lint` private; alice may
+/// pull `secret/*`.
 async fn private_registry() -> TestApp {
-    let mut app = TestApp::spawn_token_mode("anonymous_pull = [\"acme/*\"]").await;
-    app.add_user("publisher", Some("publisher-pw")).await;
-    app.grant("publisher", "*", "push").await;
-    app.authenticate_client_as("publisher", "publisher-pw");
-    seed(&app).await;
-    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
-    publish(&app, "secret/vault", "1.0.0", &vault).await;
-    app.add_user("alice", Some("alice-password")).await;
-    app.grant("alice", "secret/*", "pull").await;
-    app
+    crate::web::support::private_registry(&["acme/*"]).await
 }
 
 #[tokio::test]

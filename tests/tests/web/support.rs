@@ -67,6 +67,27 @@ pub async fn publish(app: &TestApp, repo: &str, version: &str, wasm: &[u8]) {
     );
 }
 
+/// A token-mode gateway with the standard content, where only `public`
+/// (patterns such as `acme/*`) may be pulled anonymously: `publisher` may
+/// push anywhere and signs the harness client in, `secret/vault` is a
+/// private package, and `alice` (`alice-password`) may pull `secret/*`.
+pub async fn private_registry(public: &[&str]) -> TestApp {
+    let public: Vec<String> = public.iter().map(|p| format!("{p:?}")).collect();
+    let app = TestApp::builder()
+        .auth(&format!("anonymous_pull = [{}]", public.join(", ")))
+        .user("publisher", "publisher-pw")
+        .grant("publisher", "*", "push")
+        .client_as("publisher", "publisher-pw")
+        .user("alice", "alice-password")
+        .grant("alice", "secret/*", "pull")
+        .spawn()
+        .await;
+    seed(&app).await;
+    let vault = integration_tests::fixtures::component_with_metadata("Keeps secrets", "MIT");
+    publish(&app, "secret/vault", "1.0.0", &vault).await;
+    app
+}
+
 /// Publishes the standard content (oldest first) and yanks
 /// `acme:greet@0.9.0`. `app.client` must be allowed to push.
 pub async fn seed(app: &TestApp) {

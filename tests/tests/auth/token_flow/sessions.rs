@@ -4,6 +4,7 @@
 //! a bounded lifetime.
 
 use integration_tests::auth::{basic, bearer, claims_of, token_field};
+use integration_tests::caller::Caller;
 use integration_tests::{TestApp, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,10 +12,13 @@ use serde_json::{Value, json};
 const PULL: &str = "/v2/acme/app/tags/list";
 
 async fn seeded(extra: &str) -> TestApp {
-    let app = TestApp::spawn_token_mode(extra).await;
-    app.add_user("alice", Some("alice-password")).await;
-    app.grant("alice", "acme/*", "pull,push").await;
-    app
+    TestApp::builder()
+        .token_mode()
+        .auth(extra)
+        .user("alice", "alice-password")
+        .grant("alice", "acme/*", "pull,push")
+        .spawn()
+        .await
 }
 
 async fn status(app: &TestApp, method: Method, path: &str, authorization: &str) -> StatusCode {
@@ -233,24 +237,19 @@ async fn personal_tokens_live_no_longer_than_the_registry_allows() {
 #[tokio::test]
 async fn per_user_operations_are_refused_on_an_open_registry() {
     let app = TestApp::spawn().await;
-    let client = integration_tests::http_client();
-    let requests = [
-        client.get(app.url("/api/v1/tokens")),
-        client.post(app.url("/api/v1/tokens")).json(&json!({})),
-        client
-            .post(app.url("/api/v1/tokens"))
-            .basic_auth("alice", Some("alice-password"))
-            .json(&json!({ "description": "ci" })),
-        client.delete(app.url("/api/v1/tokens/tok_1")),
-        client.delete(app.url("/api/v1/sessions")),
+    let anonymous = app.as_caller(&Caller::Anonymous);
+    let alice = app.as_caller(&Caller::basic("alice", "alice-password"));
+    let replies = [
+        anonymous.get("/api/v1/tokens").await,
+        anonymous.post_json("/api/v1/tokens", &json!({})).await,
+        alice
+            .post_json("/api/v1/tokens", &json!({ "description": "ci" }))
+            .await,
+        anonymous.delete("/api/v1/tokens/tok_1").await,
+        anonymous.delete("/api/v1/sessions").await,
     ];
-    for request in requests {
-        let body = assert_error(
-            request.send().await.unwrap(),
-            StatusCode::FORBIDDEN,
-            "DENIED",
-        )
-        .await;
+    for reply in replies {
+        let body = reply.assert_error(StatusCode::FORBIDDEN, "DENIED");
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains("auth.mode = \"none\""), "{message}");
     }
