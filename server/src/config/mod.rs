@@ -123,6 +123,10 @@ pub struct S3Config {
     pub secret_access_key: Option<String>,
     /// Allow plain-http endpoints (local test services).
     pub allow_http: bool,
+    /// How long a response may send nothing before the bucket counts as
+    /// stalled and the request ends in a 503 (`storage.read_timeout`,
+    /// default 30 s).
+    pub read_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -136,6 +140,7 @@ impl std::fmt::Debug for S3Config {
                 &self.secret_access_key.as_ref().map(|_| "<redacted>"),
             )
             .field("allow_http", &self.allow_http)
+            .field("read_timeout", &self.read_timeout)
             .finish()
     }
 }
@@ -221,6 +226,7 @@ struct RawStorage {
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     allow_http: Option<StringOr<bool>>,
+    read_timeout: Option<String>,
     redirect_blob_downloads: Option<StringOr<bool>>,
     memory_cache: Option<StringOr<u64>>,
 }
@@ -336,6 +342,17 @@ impl Config {
                 allow_http: match raw.storage.allow_http {
                     Some(v) => v.parse("storage.allow_http")?,
                     None => false,
+                },
+                read_timeout: {
+                    let key = "storage.read_timeout";
+                    let timeout = duration(key, raw.storage.read_timeout, "30s")?;
+                    if timeout.is_zero() {
+                        return Err(ConfigError::key(
+                            key,
+                            "must be more than 0s: S3 could never answer in time",
+                        ));
+                    }
+                    timeout
                 },
             },
             redirect_blob_downloads: match raw.storage.redirect_blob_downloads {
@@ -713,6 +730,10 @@ mod tests {
             (
                 "[storage]\nurl = \"s3://b\"\nallow_http = \"maybe\"",
                 "`storage.allow_http`",
+            ),
+            (
+                "[storage]\nurl = \"s3://b\"\nread_timeout = \"0s\"",
+                "`storage.read_timeout`",
             ),
             ("[database]\nurl = \"mysql://x\"", "`database.url`"),
             ("public_url = \"http://h/x\"", "`public_url`"),

@@ -336,7 +336,8 @@ fn size_mismatch(digest: &crate::digest::Digest, size: u64) -> Error {
 /// which would also cut off a slow client's download of a large blob).
 ///
 /// - A connection is attempted for at most [`S3_CONNECT_TIMEOUT`].
-/// - A response that sends nothing for [`S3_READ_TIMEOUT`] is stalled.
+/// - A response that sends nothing for `storage.read_timeout` (30 s unless
+///   configured) is stalled.
 /// - No single request outlives [`S3_REQUEST_TIMEOUT`]: generous, since a
 ///   blob GET streams to the client at the client's pace.
 /// - Failed requests that may be retried (refused connections, 5xx,
@@ -345,10 +346,9 @@ fn size_mismatch(digest: &crate::digest::Digest, size: u64) -> Error {
 ///   [`S3_RETRY_WINDOW`]: a bucket that is gone stays gone for longer than
 ///   a request should wait, and the client retries on the 503 anyway.
 ///
-/// These are fixed rather than configured; `AWS_*` variables cannot widen
-/// them.
+/// Only the read timeout is configured (a slow S3-compatible service may
+/// need more); the rest are fixed, and `AWS_*` variables cannot widen them.
 const S3_CONNECT_TIMEOUT: &str = "5s";
-const S3_READ_TIMEOUT: &str = "30s";
 const S3_REQUEST_TIMEOUT: &str = "10m";
 const S3_MAX_RETRIES: usize = 3;
 const S3_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
@@ -377,7 +377,10 @@ fn s3_store(url: &Url, config: &S3Config) -> Result<(Arc<AmazonS3>, String), Err
         .with_bucket_name(bucket)
         .with_allow_http(config.allow_http)
         .with_config(Client(ClientConfigKey::ConnectTimeout), S3_CONNECT_TIMEOUT)
-        .with_config(Client(ClientConfigKey::ReadTimeout), S3_READ_TIMEOUT)
+        .with_config(
+            Client(ClientConfigKey::ReadTimeout),
+            humantime::format_duration(config.read_timeout).to_string(),
+        )
         .with_config(Client(ClientConfigKey::Timeout), S3_REQUEST_TIMEOUT)
         .with_retry(s3_retry());
     if let Some(endpoint) = &config.endpoint {

@@ -16,8 +16,8 @@
 //! uses the suite's database (SQLite, or PostgreSQL under with-postgres).
 //! Nothing here waits for time to pass: every wait polls for a state with
 //! a generous deadline. A stalled S3 is given up on by the gateway's S3
-//! client (its read timeout, `server/src/storage/mod.rs`), so those
-//! requests take that long to answer.
+//! client after `storage.read_timeout`, set to 10 s here, so those requests
+//! take that long to answer.
 
 mod replica_kill;
 
@@ -60,6 +60,9 @@ impl S3Gateway {
         env.push(("WKG_GATEWAY_DATABASE__URL".into(), database));
         // Bodies are held open on purpose here; no minimum rate.
         env.push(("WKG_GATEWAY_UPLOADS__BODY_MIN_RATE".into(), "0".into()));
+        // A stalled S3 is given up on after this (30 s by default): a
+        // healthy moto on loopback that sends nothing for 10 s is hung.
+        env.push(("WKG_GATEWAY_STORAGE__READ_TIMEOUT".into(), "10s".into()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let gateway = GatewayProcess::start(BIN, data.path(), &env);
         Self {
