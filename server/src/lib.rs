@@ -18,6 +18,8 @@ pub mod error;
 pub mod extract;
 pub mod fs_mode;
 pub mod host_check;
+#[cfg(test)]
+mod layering;
 pub mod maintenance;
 pub mod metrics;
 pub mod names;
