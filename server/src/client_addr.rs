@@ -6,7 +6,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// The TCP peer of a connection, plain or TLS (axum's `ConnectInfo`).
+/// The TCP peer of a connection, plain or TLS (axum's `ConnectInfo`; the
+/// TLS listener's impl is in `tls`, above this leaf).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
@@ -15,15 +16,6 @@ impl
     for Peer
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for Peer
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
         Peer(*stream.remote_addr())
     }
 }

@@ -24,6 +24,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod names;
 pub mod packages;
+pub mod pattern;
 pub mod proxy;
 pub mod rate_limit;
 pub mod registry;

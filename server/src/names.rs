@@ -98,6 +98,16 @@ fn is_path_component(component: &str) -> bool {
 /// library's, so that client and server cut text the same way.
 pub use wkg_client::discovery::bounded;
 
+/// The registry host as OCI clients name it: `host[:port]` of the
+/// gateway's `public_url` (registry.json, the token service, web pages).
+pub fn registry_authority(public_url: &url::Url) -> String {
+    let host = public_url.host_str().unwrap_or("localhost");
+    match public_url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
 /// An invalid tag as a message shows it: a little more than a valid one.
 fn shown(text: &str) -> String {
     bounded(text, MAX_TAG_LEN + 8)

@@ -194,6 +194,32 @@ pub fn metrics_router(state: AppState) -> Router {
 mod tests {
     use std::collections::BTreeSet;
 
+    /// Every route of the router has a deliberate requirement: anything
+    /// under `/v2/` or `/api/` that falls through to `Public` must be listed
+    /// here, so a new route cannot be left open by accident.
+    #[test]
+    fn every_route_is_classified() {
+        const PUBLIC_API: [&str; 1] = ["/v2/token"];
+        for (template, _) in super::routes() {
+            let guarded = template.starts_with("/v2/") || template.starts_with("/api/");
+            for method in [
+                axum::http::Method::GET,
+                axum::http::Method::PUT,
+                axum::http::Method::DELETE,
+                axum::http::Method::POST,
+            ] {
+                let req = crate::auth::policy::requirement(Some(template), &method, &[], "");
+                if guarded && !PUBLIC_API.contains(&template) {
+                    assert_ne!(
+                        req,
+                        crate::auth::policy::Requirement::Public,
+                        "{method} {template}"
+                    );
+                }
+            }
+        }
+    }
+
     /// openapi.yaml and the router must list the same paths, except the
     /// per-repository OCI endpoints, which the OCI Distribution Spec defines.
     #[test]

@@ -101,6 +101,15 @@ impl ResolvesServerCert for ReloadingCert {
     }
 }
 
+/// The peer of a TLS connection, as axum's `ConnectInfo` reports it.
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
+    for crate::client_addr::Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        crate::client_addr::Peer(*stream.remote_addr())
+    }
+}
+
 /// An axum listener that hands out finished TLS connections.
 pub struct TlsListener {
     connections: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,

@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use url::Url;
 
 use crate::api::oci::set;
 use crate::app::AppState;
@@ -18,14 +17,7 @@ use crate::digest::{Algorithm, Digest};
 /// How long clients and proxies may reuse the document.
 const MAX_AGE_SECONDS: u32 = 300;
 
-/// The registry host as OCI clients name it: `host[:port]`.
-pub fn registry_authority(public_url: &Url) -> String {
-    let host = public_url.host_str().unwrap_or("localhost");
-    match public_url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    }
-}
+pub use crate::names::registry_authority;
 
 pub async fn registry_json(State(app): State<AppState>, request: HeaderMap) -> Response {
     let body = json!({
@@ -84,7 +76,7 @@ mod tests {
 
     #[test]
     fn authority() {
-        let url = |s: &str| Url::parse(s).unwrap();
+        let url = |s: &str| url::Url::parse(s).unwrap();
         assert_eq!(
             registry_authority(&url("http://127.0.0.1:8080/")),
             "127.0.0.1:8080"

@@ -35,7 +35,8 @@ pub mod listing;
 pub mod middleware;
 mod minting;
 pub mod password;
-pub mod pattern;
+/// Grant patterns and actions: a leaf, since the config holds them too.
+pub use crate::pattern;
 pub mod policy;
 pub mod secret;
 mod throttle;
@@ -117,7 +118,7 @@ impl Auth {
         let service = config
             .service
             .clone()
-            .unwrap_or_else(|| crate::api::well_known::registry_authority(public_url));
+            .unwrap_or_else(|| crate::names::registry_authority(public_url));
         Ok(Self {
             mode: config.mode,
             keys,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{ConfigError, StringOr, duration, list};
-use crate::auth::pattern::RepoPattern;
+use crate::pattern::RepoPattern;
 
 /// Whether requests are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

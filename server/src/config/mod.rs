@@ -29,15 +29,19 @@ impl ConfigError {
 
 mod audit;
 mod auth;
+mod database;
 mod metrics;
 mod packages;
+mod rate;
 mod uploads;
 mod upstream;
 
 pub use audit::AuditConfig;
 pub use auth::{AuthConfig, AuthMode};
+pub use database::Backend;
 pub use metrics::MetricsConfig;
 pub use packages::PackagesConfig;
+pub use rate::Rate;
 pub use uploads::UploadConfig;
 pub use upstream::{DiscoveryConfig, UpstreamAuth, UpstreamConfig, UpstreamSource};
 
@@ -158,7 +162,7 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` is believed (see `client_addr`).
     pub trusted_proxies: Vec<crate::client_addr::Network>,
     /// Optional per-client request rate (see `rate_limit`).
-    pub rate_limit: Option<crate::rate_limit::Rate>,
+    pub rate_limit: Option<Rate>,
     /// Longest time a non-streaming request may take (`None`: no limit).
     /// Blob uploads are exempt: they have `uploads.body_idle_timeout`.
     pub request_timeout: Option<Duration>,
@@ -575,7 +579,7 @@ fn parse_database_url(text: Option<String>, data_dir: &Path) -> Result<String, C
             absolute(&data_dir.join("gateway.db")).display()
         ));
     };
-    if crate::db::Backend::of_url(&text).is_some() {
+    if Backend::of_url(&text).is_some() {
         Ok(text)
     } else {
         Err(ConfigError::key(

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use wkg_client::Secret;
 
 use super::{ConfigError, duration};
-use crate::auth::pattern::RepoPattern;
+use crate::pattern::RepoPattern;
 
 /// One validated `[[upstream]]` entry.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::session::Session;
 use super::style;
-use crate::api::well_known::registry_authority;
 use crate::app::App;
+use crate::names::registry_authority;
 
 /// A whole HTML document around `body`.
 pub fn document(app: &App, session: &Session, title: &str, body: Markup) -> Markup {

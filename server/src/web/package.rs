@@ -13,9 +13,9 @@ use super::format::{
 use super::session::Session;
 use super::{Page, PageError, PageResult, respond};
 use crate::api::packages::sort_newest_first;
-use crate::api::well_known::registry_authority;
 use crate::app::AppState;
 use crate::db::IndexedVersion;
+use crate::names::registry_authority;
 use crate::packages::naming::{self, is_label};
 
 pub async fn show(
