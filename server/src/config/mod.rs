@@ -30,18 +30,28 @@ impl ConfigError {
 mod audit;
 mod auth;
 mod database;
+mod gc;
 mod metrics;
 mod packages;
 mod rate;
+mod registry;
+mod server;
+mod storage;
+mod tls;
 mod uploads;
 mod upstream;
 
 pub use audit::AuditConfig;
 pub use auth::{AuthConfig, AuthMode};
-pub use database::Backend;
+pub use database::{Backend, DatabaseConfig};
+pub use gc::GcConfig;
 pub use metrics::MetricsConfig;
 pub use packages::PackagesConfig;
 pub use rate::Rate;
+pub use registry::RegistryConfig;
+pub use server::ServerConfig;
+pub use storage::{S3Config, StorageConfig};
+pub use tls::TlsConfig;
 pub use uploads::UploadConfig;
 pub use upstream::{DiscoveryConfig, UpstreamAuth, UpstreamConfig, UpstreamSource};
 
@@ -70,12 +80,6 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
 }
 
-#[derive(Debug, Clone)]
-pub struct TlsConfig {
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
-}
-
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -83,89 +87,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log pipelines.
     Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct GcConfig {
-    /// How often GC runs inside the server; `None` ("off") disables it.
-    pub schedule: Option<Duration>,
-    /// Also delete manifests no tag (and no live index or subject) needs.
-    pub delete_untagged: bool,
-    /// Anything younger than this is never collected: it may belong to a
-    /// push in progress.
-    pub grace: Duration,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RegistryConfig {
-    /// Prepended to `ns/name` to form OCI repository names; empty, or ending
-    /// in `/` (e.g. `webassembly/`). Advertised in registry.json.
-    pub namespace_prefix: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// Where blobs live: `file:///abs/path` for local disk, or
-    /// `s3://bucket[/prefix]` for S3 and S3-compatible stores.
-    pub url: Url,
-    /// S3 settings; unset ones come from the usual AWS environment.
-    pub s3: S3Config,
-    /// Answer blob GETs with a 307 to a presigned URL of the object store
-    /// (S3 only), so blob bytes bypass the gateway.
-    pub redirect_blob_downloads: bool,
-    /// Bytes of small, often-read blobs kept in memory (0: none).
-    pub memory_cache: u64,
-}
-
-/// Connection settings for an `s3://` store.
-#[derive(Clone, Default)]
-pub struct S3Config {
-    /// Endpoint of an S3-compatible service (MinIO, moto, ...); AWS when unset.
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-    /// Allow plain-http endpoints (local test services).
-    pub allow_http: bool,
-    /// How long a response may send nothing before the bucket counts as
-    /// stalled and the request ends in a 503 (`storage.read_timeout`,
-    /// default 30 s).
-    pub read_timeout: std::time::Duration,
-}
-
-impl std::fmt::Debug for S3Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Config")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field("allow_http", &self.allow_http)
-            .field("read_timeout", &self.read_timeout)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DatabaseConfig {
-    pub url: String,
-    pub max_connections: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// How long in-flight requests may run after SIGTERM/SIGINT.
-    pub shutdown_grace: Duration,
-    /// Proxies whose `X-Forwarded-For` is believed (see `client_addr`).
-    pub trusted_proxies: Vec<crate::client_addr::Network>,
-    /// Optional per-client request rate (see `rate_limit`).
-    pub rate_limit: Option<Rate>,
-    /// Longest time a non-streaming request may take (`None`: no limit).
-    /// Blob uploads are exempt: they have `uploads.body_idle_timeout`.
-    pub request_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,79 +97,28 @@ struct RawConfig {
     public_url: Option<String>,
     data_dir: Option<String>,
     #[serde(default)]
-    storage: RawStorage,
+    storage: storage::RawStorage,
     #[serde(default)]
-    database: RawDatabase,
+    database: database::RawDatabase,
     #[serde(default)]
     uploads: uploads::RawUploads,
     #[serde(default)]
-    server: RawServer,
+    server: server::RawServer,
     #[serde(default)]
-    registry: RawRegistry,
+    registry: registry::RawRegistry,
     #[serde(default)]
     packages: packages::RawPackages,
     #[serde(default)]
-    gc: RawGc,
+    gc: gc::RawGc,
     #[serde(default)]
     auth: auth::RawAuth,
     #[serde(default)]
     audit: audit::RawAudit,
     #[serde(default)]
     metrics: metrics::RawMetrics,
-    tls: Option<RawTls>,
+    tls: Option<tls::RawTls>,
     #[serde(default)]
     upstream: Vec<upstream::RawUpstream>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTls {
-    cert_file: Option<String>,
-    key_file: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGc {
-    schedule: Option<String>,
-    delete_untagged: Option<StringOr<bool>>,
-    grace: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegistry {
-    namespace_prefix: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    url: Option<String>,
-    endpoint: Option<String>,
-    region: Option<String>,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    allow_http: Option<StringOr<bool>>,
-    read_timeout: Option<String>,
-    redirect_blob_downloads: Option<StringOr<bool>>,
-    memory_cache: Option<StringOr<u64>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDatabase {
-    url: Option<String>,
-    max_connections: Option<StringOr<u32>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    shutdown_grace: Option<String>,
-    trusted_proxies: Option<StringOr<Vec<String>>>,
-    rate_limit: Option<String>,
-    request_timeout: Option<String>,
 }
 
 /// Numbers may come from TOML (typed) or from the environment (text).
@@ -336,140 +206,15 @@ impl Config {
         if data_dir.as_os_str().is_empty() {
             return Err(ConfigError::key("data_dir", "must not be empty"));
         }
-        let storage = StorageConfig {
-            url: parse_storage_url(raw.storage.url, &data_dir)?,
-            s3: S3Config {
-                endpoint: raw.storage.endpoint,
-                region: raw.storage.region,
-                access_key_id: raw.storage.access_key_id,
-                secret_access_key: raw.storage.secret_access_key,
-                allow_http: match raw.storage.allow_http {
-                    Some(v) => v.parse("storage.allow_http")?,
-                    None => false,
-                },
-                read_timeout: {
-                    let key = "storage.read_timeout";
-                    let timeout = duration(key, raw.storage.read_timeout, "30s")?;
-                    if timeout.is_zero() {
-                        return Err(ConfigError::key(
-                            key,
-                            "must be more than 0s: S3 could never answer in time",
-                        ));
-                    }
-                    timeout
-                },
-            },
-            redirect_blob_downloads: match raw.storage.redirect_blob_downloads {
-                Some(v) => v.parse("storage.redirect_blob_downloads")?,
-                None => false,
-            },
-            memory_cache: match raw.storage.memory_cache {
-                Some(StringOr::Value(bytes)) => bytes,
-                Some(StringOr::Text(text)) => byte_size("storage.memory_cache", &text)?,
-                None => 64 * 1024 * 1024,
-            },
-        };
-        if storage.url.scheme() == "file" && storage.redirect_blob_downloads {
-            return Err(ConfigError::key(
-                "storage.redirect_blob_downloads",
-                "needs s3:// storage: local files have no URL clients could be redirected to",
-            ));
-        }
-        if storage.url.scheme() == "file" && storage.s3.endpoint.is_some() {
-            return Err(ConfigError::key(
-                "storage.endpoint",
-                "only applies to s3:// storage; set storage.url = \"s3://bucket/prefix\"",
-            ));
-        }
-        let database = DatabaseConfig {
-            url: parse_database_url(raw.database.url, &data_dir)?,
-            max_connections: match raw.database.max_connections {
-                Some(v) => v.parse("database.max_connections")?,
-                None => 8,
-            },
-        };
-        if database.max_connections == 0 {
-            return Err(ConfigError::key(
-                "database.max_connections",
-                "must be at least 1",
-            ));
-        }
+        let storage = raw.storage.validate(&data_dir)?;
+        let database = raw.database.validate(&data_dir)?;
         let uploads = raw.uploads.validate()?;
-        let server = ServerConfig {
-            shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, "30s")?,
-            // A TOML list, or comma-separated text from the environment.
-            trusted_proxies: list(raw.server.trusted_proxies)
-                .iter()
-                .map(|net| {
-                    net.parse()
-                        .map_err(|e| ConfigError::key("server.trusted_proxies", e))
-                })
-                .collect::<Result<_, _>>()?,
-            request_timeout: match raw.server.request_timeout.as_deref().map(str::trim) {
-                Some("off") => None,
-                other => Some(duration(
-                    "server.request_timeout",
-                    other.map(str::to_string),
-                    "60s",
-                )?)
-                .filter(|limit| !limit.is_zero()),
-            },
-            rate_limit: match raw.server.rate_limit.as_deref().map(str::trim) {
-                None | Some("off") => None,
-                Some(text) => Some(
-                    text.parse()
-                        .map_err(|e| ConfigError::key("server.rate_limit", e))?,
-                ),
-            },
-        };
-        let registry = RegistryConfig {
-            namespace_prefix: parse_namespace_prefix(
-                raw.registry.namespace_prefix.unwrap_or_default(),
-            )?,
-        };
+        let server = raw.server.validate()?;
+        let registry = raw.registry.validate()?;
         let packages = raw.packages.validate()?;
-        let gc = GcConfig {
-            schedule: match raw.gc.schedule.as_deref().map(str::trim) {
-                Some("off") => None,
-                other => Some(duration("gc.schedule", other.map(str::to_string), "24h")?),
-            },
-            delete_untagged: match raw.gc.delete_untagged {
-                Some(v) => v.parse("gc.delete_untagged")?,
-                None => false,
-            },
-            grace: duration("gc.grace", raw.gc.grace, "1h")?,
-        };
-        if gc.schedule.is_some_and(|every| every.is_zero()) {
-            return Err(ConfigError::key(
-                "gc.schedule",
-                "must be a positive duration like \"24h\", or \"off\"",
-            ));
-        }
+        let gc = raw.gc.validate()?;
         let auth = raw.auth.validate(listen, &data_dir)?;
-        let tls = match raw.tls {
-            None => None,
-            Some(RawTls {
-                cert_file: Some(cert),
-                key_file: Some(key),
-            }) => Some(TlsConfig {
-                cert_file: PathBuf::from(cert),
-                key_file: PathBuf::from(key),
-            }),
-            Some(RawTls {
-                cert_file: None, ..
-            }) => {
-                return Err(ConfigError::key(
-                    "tls.cert_file",
-                    "is required when [tls] is present",
-                ));
-            }
-            Some(RawTls { key_file: None, .. }) => {
-                return Err(ConfigError::key(
-                    "tls.key_file",
-                    "is required when [tls] is present",
-                ));
-            }
-        };
+        let tls = raw.tls.map(tls::RawTls::validate).transpose()?;
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -519,77 +264,6 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
-}
-
-fn parse_namespace_prefix(prefix: String) -> Result<String, ConfigError> {
-    if prefix.is_empty() {
-        return Ok(prefix);
-    }
-    let valid = prefix
-        .strip_suffix('/')
-        .is_some_and(|path| crate::names::RepoName::parse(path).is_ok());
-    if valid {
-        Ok(prefix)
-    } else {
-        Err(ConfigError::key(
-            "registry.namespace_prefix",
-            format!(
-                "{prefix:?} must be lowercase repository path components ending in '/', like \"webassembly/\""
-            ),
-        ))
-    }
-}
-
-fn parse_storage_url(text: Option<String>, data_dir: &Path) -> Result<Url, ConfigError> {
-    let Some(text) = text else {
-        let dir = absolute(&data_dir.join("blobs"));
-        return Url::from_directory_path(&dir).map_err(|()| {
-            ConfigError::key(
-                "data_dir",
-                format!("{} cannot be used as a path", dir.display()),
-            )
-        });
-    };
-    let url = Url::parse(&text)
-        .map_err(|e| ConfigError::key("storage.url", format!("{text:?} is not a URL: {e}")))?;
-    match url.scheme() {
-        "file" if url.to_file_path().is_ok() => Ok(url),
-        "file" => Err(ConfigError::key(
-            "storage.url",
-            format!("{text:?} must be an absolute path, like file:///var/lib/wkg-gateway/blobs"),
-        )),
-        "s3" if url.host_str().is_some_and(|bucket| !bucket.is_empty()) => Ok(url),
-        "s3" => Err(ConfigError::key(
-            "storage.url",
-            format!("{text:?} must name a bucket: s3://bucket/prefix"),
-        )),
-        other => Err(ConfigError::key(
-            "storage.url",
-            format!(
-                "unsupported scheme {other:?}; this build stores blobs on local disk (file://)"
-            ),
-        )),
-    }
-}
-
-fn parse_database_url(text: Option<String>, data_dir: &Path) -> Result<String, ConfigError> {
-    let Some(text) = text else {
-        return Ok(format!(
-            "sqlite://{}",
-            absolute(&data_dir.join("gateway.db")).display()
-        ));
-    };
-    if Backend::of_url(&text).is_some() {
-        Ok(text)
-    } else {
-        Err(ConfigError::key(
-            "database.url",
-            format!(
-                "unsupported database {:?}; use sqlite://PATH or postgres://USER@HOST/DB",
-                text.split(':').next().unwrap_or_default()
-            ),
-        ))
-    }
 }
 
 fn duration(key: &str, text: Option<String>, default: &str) -> Result<Duration, ConfigError> {
