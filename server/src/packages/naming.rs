@@ -40,8 +40,21 @@ pub fn repository(prefix: &str, namespace: &str, name: &str) -> String {
     format!("{prefix}{namespace}/{name}")
 }
 
-/// A WIT package label: lowercase kebab-case words, each starting with a letter.
+/// Longest `ns` or `name`: two of them and the `/` between fit the 255
+/// characters of a repository name (a `namespace_prefix` takes its share;
+/// the repository check refuses what no longer fits). openapi.yaml says
+/// the same.
+pub const MAX_LABEL_LEN: usize = 127;
+
+/// A WIT package label: lowercase kebab-case words, each starting with a
+/// letter, at most [`MAX_LABEL_LEN`] characters.
 pub fn is_label(label: &str) -> bool {
+    label.len() <= MAX_LABEL_LEN && is_kebab_case(label)
+}
+
+/// Lowercase kebab-case words, each starting with a letter, of any length
+/// (list cursors are positions in name order, not names to be stored).
+pub fn is_kebab_case(label: &str) -> bool {
     !label.is_empty()
         && label.split('-').all(|word| {
             word.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -54,6 +67,24 @@ pub fn is_label(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_kebab_case_and_bounded() {
+        for ok in ["wasi", "http-client", "a1-b2", &"a".repeat(MAX_LABEL_LEN)] {
+            assert!(is_label(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Wasi",
+            "1a",
+            "a--b",
+            "-a",
+            "a_b",
+            &"a".repeat(MAX_LABEL_LEN + 1),
+        ] {
+            assert!(!is_label(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn maps_repositories_to_packages() {

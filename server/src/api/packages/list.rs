@@ -11,7 +11,11 @@ use crate::auth::listing::visible_page;
 use crate::auth::middleware::{caller_of, may_pull};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
-use crate::packages::naming::{self, is_label};
+use crate::packages::naming::{self, is_kebab_case, is_label};
+
+/// Longest `cursor` (openapi.yaml says the same): the `ns:name` of a
+/// repository name that fits 255 characters.
+const MAX_CURSOR_LEN: usize = 255;
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
@@ -47,7 +51,9 @@ pub async fn list(
         None => None,
         Some(text) => Some(
             text.split_once(':')
-                .filter(|(ns, name)| is_label(ns) && is_label(name))
+                .filter(|(ns, name)| {
+                    text.len() <= MAX_CURSOR_LEN && is_kebab_case(ns) && is_kebab_case(name)
+                })
                 .ok_or_else(|| {
                     ApiError::bad_request(
                         ErrorCode::InvalidParameter,
