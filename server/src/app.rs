@@ -25,7 +25,7 @@ pub struct App {
     /// Slots for Wasm validations running and waiting at once.
     pub validations: crate::packages::gate::ValidationGate,
     /// Per-client request rate, when configured.
-    pub rate_limiter: Option<crate::rate_limit::RateLimiter>,
+    pub rate_limiter: Option<crate::middleware::rate_limit::RateLimiter>,
     /// Token keys, settings and login throttling.
     pub auth: crate::auth::Auth,
     /// The pull-through cache of `[[upstream]]` registries.
@@ -111,7 +111,7 @@ impl App {
         let rate_limiter = config
             .server
             .rate_limit
-            .map(crate::rate_limit::RateLimiter::new);
+            .map(crate::middleware::rate_limit::RateLimiter::new);
         let proxy = crate::proxy::Proxy::new(&config);
         let audit_refusals = crate::audit_limit::RefusalLimiter::new(&config.audit);
         Ok(Arc::new(App {

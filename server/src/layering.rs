@@ -4,10 +4,10 @@
 //! cycle, even within a layer. The layers, top to bottom:
 //!
 //! 1. entry: `main`, `cli`, `admin_cli`, and `app`, which only wires;
-//! 2. HTTP: `router`, `server`, `tls`, the middleware (`access`,
-//!    `host_check`, `rate_limit`, `request_timeout`), `extract`, `api`,
-//!    `web`, and `error` (`ApiError` and the one mapping of domain errors
-//!    to HTTP);
+//! 2. HTTP: `router`, `server`, `tls`, `middleware` (all of it: access
+//!    log, host check, rate limit, authentication, time limit), `extract`,
+//!    `api`, `web`, and `error` (`ApiError` and the one mapping of domain
+//!    errors to HTTP);
 //! 3. services: `registry`, `packages`, `auth`, `proxy`, `maintenance`;
 //! 4. stores: `db`, `storage`;
 //! 5. leaves: `config`, `names`, `digest`, `metrics`, `client_addr`,
@@ -28,10 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "router",
             "server",
             "tls",
-            "access",
-            "host_check",
-            "rate_limit",
-            "request_timeout",
+            "middleware",
             "extract",
             "api",
             "web",
@@ -60,20 +57,15 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// Upward edges still to be removed: `(from, to)`.
 const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("access", "app"),
     ("api", "app"),
-    ("auth", "app"),
-    ("auth", "error"),
-    ("host_check", "app"),
     ("maintenance", "app"),
+    ("middleware", "app"),
     ("packages", "app"),
     ("packages", "error"),
     ("proxy", "app"),
     ("proxy", "error"),
-    ("rate_limit", "app"),
     ("registry", "app"),
     ("registry", "error"),
-    ("request_timeout", "app"),
     ("router", "app"),
     ("server", "app"),
     ("web", "app"),

@@ -3,7 +3,6 @@
 //! The crate is a library first: the binary, the tests and the benchmarks all
 //! build the same [`App`] and serve the same [`router`].
 
-pub mod access;
 pub mod admin_cli;
 pub mod api;
 pub mod app;
@@ -17,18 +16,16 @@ pub mod digest;
 pub mod error;
 pub mod extract;
 pub mod fs_mode;
-pub mod host_check;
 #[cfg(test)]
 mod layering;
 pub mod maintenance;
 pub mod metrics;
+pub mod middleware;
 pub mod names;
 pub mod packages;
 pub mod pattern;
 pub mod proxy;
-pub mod rate_limit;
 pub mod registry;
-pub mod request_timeout;
 pub mod router;
 pub mod server;
 pub mod storage;

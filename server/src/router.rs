@@ -138,23 +138,23 @@ pub fn router(state: AppState) -> Router {
         // are limited too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::request_timeout::enforce,
+            crate::middleware::request_timeout::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::middleware::enforce,
+            crate::middleware::auth::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::rate_limit::enforce,
+            crate::middleware::rate_limit::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::host_check::enforce,
+            crate::middleware::host_check::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::access::log_and_measure,
+            crate::middleware::access::log_and_measure,
         ))
         .with_state(state);
 

@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::{Extensions, StatusCode};
 
 use crate::app::AppState;
-use crate::auth::middleware::caller_of;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::middleware::auth::caller_of;
 
 pub async fn end_all(State(app): State<AppState>, extensions: Extensions) -> ApiResult<StatusCode> {
     let caller = caller_of(&extensions);

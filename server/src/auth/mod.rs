@@ -25,14 +25,13 @@
 //! never accepted by the token endpoint as credentials ([`minting`]).
 //!
 //! Which route needs what is decided in one place, [`policy`], and enforced
-//! by one middleware, [`middleware::enforce`].
+//! by one middleware, [`crate::middleware::auth::enforce`].
 
 pub mod admin;
 mod caller;
 pub mod jwt;
 pub mod keys;
 pub mod listing;
-pub mod middleware;
 mod minting;
 pub mod password;
 /// Grant patterns and actions: a leaf, since the config holds them too.

@@ -25,10 +25,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::app::{App, AppState};
-use crate::auth::middleware::may_pull;
 use crate::auth::{AuthError, Caller};
 use crate::client_addr::{Peer, client_from_headers};
 use crate::config::AuthMode;
+use crate::middleware::auth::may_pull;
 use crate::packages::naming;
 
 const SESSION: &str = "wkg-session";

@@ -10,9 +10,9 @@ use serde_json::json;
 use super::{Page, set};
 use crate::app::AppState;
 use crate::auth::listing::visible_page;
-use crate::auth::middleware::{caller_of, may_pull};
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
+use crate::middleware::auth::{caller_of, may_pull};
 
 pub async fn list(
     State(app): State<AppState>,

@@ -66,11 +66,11 @@ pub async fn start(
     let repo = repo(&name)?;
     app.proxy.check_push(&repo)?;
     // Mounting reads from `from`: only for callers who may pull it there.
-    let caller = crate::auth::middleware::caller_of(&extensions);
+    let caller = crate::middleware::auth::caller_of(&extensions);
     let from = query
         .from
         .as_deref()
-        .filter(|from| crate::auth::middleware::may_pull(&app, &caller, from));
+        .filter(|from| crate::middleware::auth::may_pull(&app, &caller, from));
     if let Some(mount) = &query.mount
         && let Some(mounted) = try_mount(&app, &repo, mount, from).await?
     {

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::{description, latest};
 use crate::app::AppState;
 use crate::auth::listing::visible_page;
-use crate::auth::middleware::{caller_of, may_pull};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
+use crate::middleware::auth::{caller_of, may_pull};
 use crate::packages::naming::{self, is_kebab_case, is_label};
 
 /// Longest `cursor` (openapi.yaml says the same): the `ns:name` of a

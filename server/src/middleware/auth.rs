@@ -27,11 +27,11 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::pattern::Action;
-use super::policy::{Requirement, requirement};
-use super::{AuthError, Caller, Via};
 use crate::app::AppState;
 use crate::audit_limit::Summary;
+use crate::auth::pattern::Action;
+use crate::auth::policy::{Requirement, requirement};
+use crate::auth::{AuthError, Caller, Via};
 use crate::config::AuthMode;
 use crate::db::NewAuditEntry;
 use crate::error::{ApiError, ErrorCode};
