@@ -175,6 +175,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_text_in_messages_is_bounded() {
+        assert_eq!(bounded("short", 64), "short");
+        assert_eq!(bounded(&"x".repeat(1000), 4), "xxxx…");
+    }
+
+    #[test]
     fn repository_grammar() {
         for ok in [
             "a",
