@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod naming;
 pub mod reindex;
 pub mod validate;
+pub mod versions;
 
 use futures::StreamExt;
 use serde_json::Value;

@@ -4,8 +4,8 @@
 use maud::{Markup, html};
 use serde_json::Value;
 
-use crate::api::packages::{description, latest};
 use crate::db::IndexedVersion;
+use crate::packages::versions::{description, latest};
 
 /// The package page's URL.
 pub fn package_href(namespace: &str, name: &str) -> String {

@@ -13,6 +13,7 @@ use crate::db::IndexedVersion;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::packages::naming::{self, is_label};
 use crate::packages::reindex::index_repository;
+use crate::packages::versions::{description, highest, latest, parse_json, sort_newest_first};
 
 /// On a miss, indexes the package's repository (content pushed before the
 /// index existed) and says whether that found anything. The list endpoint
@@ -72,25 +73,10 @@ pub fn version_unknown(namespace: &str, name: &str, version: &str) -> ApiError {
     )
 }
 
-fn parse_json(text: Option<&str>) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
-}
-
 fn rfc3339(millis: i64) -> String {
     let time = std::time::UNIX_EPOCH
         + std::time::Duration::from_millis(u64::try_from(millis).unwrap_or(0));
     humantime::format_rfc3339_millis(time).to_string()
-}
-
-/// The description from the embedded metadata, else from the annotations.
-pub fn description(version: &IndexedVersion) -> Option<String> {
-    let metadata = parse_json(version.metadata.as_deref());
-    let annotations = parse_json(version.annotations.as_deref());
-    metadata["description"]
-        .as_str()
-        .or_else(|| annotations["org.opencontainers.image.description"].as_str())
-        .map(str::to_string)
 }
 
 /// What a version list shows of each version.
@@ -145,38 +131,4 @@ pub fn detail(version: &IndexedVersion) -> Value {
 
 fn non_null(value: Value) -> Value {
     if value.is_null() { json!({}) } else { value }
-}
-
-/// Versions newest first by semver (unparsable ones, if any, last).
-pub fn sort_newest_first(versions: &mut [IndexedVersion]) {
-    versions.sort_by(|a, b| {
-        let (va, vb) = (
-            semver::Version::parse(&a.version).ok(),
-            semver::Version::parse(&b.version).ok(),
-        );
-        vb.cmp(&va)
-    });
-}
-
-/// The highest non-yanked version whose semver passes `wanted`.
-pub fn highest(
-    versions: &[IndexedVersion],
-    wanted: impl Fn(&semver::Version) -> bool,
-) -> Option<&IndexedVersion> {
-    versions
-        .iter()
-        .filter(|v| !v.yanked)
-        .filter_map(|v| {
-            semver::Version::parse(&v.version)
-                .ok()
-                .map(|parsed| (parsed, v))
-        })
-        .filter(|(parsed, _)| wanted(parsed))
-        .max_by(|a, b| a.0.cmp(&b.0))
-        .map(|(_, v)| v)
-}
-
-/// The highest non-yanked version, optionally only stable ones.
-pub fn latest(versions: &[IndexedVersion], stable_only: bool) -> Option<&IndexedVersion> {
-    highest(versions, |version| !stable_only || version.pre.is_empty())
 }
