@@ -21,14 +21,12 @@
 
 mod replica_kill;
 
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::moto::Moto;
 use integration_tests::upload::UploadSession;
-use integration_tests::{GatewayProcess, assert_error, push_blob_to, sha256_digest};
+use integration_tests::{GatewayProcess, assert_error, push_blob_to, sha256_digest, wait_until};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -37,9 +35,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_wkg-gateway-test-server");
 
 /// Size of the chunks clients PATCH here.
 const CHUNK: usize = 1 << 20;
-
-/// How long a state may take to be reached (a limit, not an expectation).
-const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A gateway process storing its blobs in a moto of its own.
 struct S3Gateway {
@@ -81,11 +76,10 @@ impl S3Gateway {
     /// body is streaming into the bucket.
     async fn wait_for_staged_write(&self) {
         let prefix = format!("{}/uploads/", self.prefix);
-        let deadline = Instant::now() + DEADLINE;
-        while self.moto.multipart_uploads(&prefix).await == 0 {
-            assert!(Instant::now() < deadline, "no staged write began");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("a staged write to begin", || async {
+            (self.moto.multipart_uploads(&prefix).await > 0).then_some(())
+        })
+        .await;
     }
 }
 
@@ -136,15 +130,13 @@ fn unpooled_client() -> Client {
 
 /// Polls `/readyz` at `base` until it answers 200.
 async fn wait_ready(client: &Client, base: &str) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
+    wait_until(&format!("{base} to become ready"), || async {
         let answer = client.get(format!("{base}/readyz")).send().await;
-        if answer.is_ok_and(|r| r.status() == StatusCode::OK) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        answer
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+            .then_some(())
+    })
+    .await;
 }
 
 async fn get(client: &Client, url: &str) -> (StatusCode, Bytes) {

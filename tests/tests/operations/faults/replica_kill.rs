@@ -17,11 +17,13 @@ use integration_tests::haproxy::Haproxy;
 use integration_tests::moto::Moto;
 use integration_tests::postgres::PrivateCluster;
 use integration_tests::upload::{UploadSession, committed_of};
-use integration_tests::{GatewayProcess, counter, http_client, push_blob_to, sha256_digest};
+use integration_tests::{
+    DEADLINE, GatewayProcess, counter, http_client, push_blob_to, sha256_digest, wait_until,
+};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use tokio::sync::watch;
 
-use super::{BIN, CHUNK, DEADLINE, assert_blob, assert_manifest, held_body};
+use super::{BIN, CHUNK, assert_blob, assert_manifest, held_body};
 
 const PUSHERS: usize = 12;
 const CHUNKS: usize = 4;
@@ -272,21 +274,13 @@ async fn a_replica_killed_mid_push_leaves_every_upload_to_the_survivor() {
     // Every client is in the middle of its second chunk, on one replica or
     // the other (once all have sent it, those are the only uploads in
     // flight, so the gauges count exactly them): kill one.
-    let deadline = Instant::now() + DEADLINE;
-    let on_victim = loop {
+    let on_victim = wait_until("every pusher's held chunk to be in flight", || async {
         let on_victim = uploads_in_progress(&client, &victim.base).await;
         let on_survivor = uploads_in_progress(&client, &survivor.base).await;
-        if holding.load(Ordering::SeqCst) == PUSHERS
-            && (on_victim + on_survivor) as usize == PUSHERS
-        {
-            break on_victim;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {on_victim} + {on_survivor} chunks in flight"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        (holding.load(Ordering::SeqCst) == PUSHERS && (on_victim + on_survivor) as usize == PUSHERS)
+            .then_some(on_victim)
+    })
+    .await;
     assert!(on_victim > 0, "round robin sent no chunk to the victim");
     victim.signal("KILL");
     victim.wait_exit(Duration::from_secs(30));
