@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::app::AppState;
 use crate::auth::admin::{self, AdminError};
 use crate::db::{Db, NewAuditEntry};
+use crate::state::AppState;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::server::{Server, ShutdownSignal};
+use crate::server::ShutdownSignal;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -140,7 +140,7 @@ async fn open_offline(config_file: Option<PathBuf>) -> Result<crate::AppState, E
         .clone()
         .or_else(|| url::Url::parse(&format!("http://{}/", config.listen)).ok())
         .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("static URL"));
-    crate::App::open(config, public_url).await.map_err(|error| {
+    crate::app::open(config, public_url).await.map_err(|error| {
         eprintln!("error: {error}");
         ExitCode::FAILURE
     })
@@ -196,7 +196,7 @@ async fn reindex(config_file: Option<PathBuf>) -> ExitCode {
         Ok(app) => app,
         Err(code) => return code,
     };
-    let result = crate::packages::reindex::reindex_all(&app).await;
+    let result = crate::packages::reindex::reindex_all(&app.packages).await;
     app.db.close().await;
     match result {
         Ok(report) => {
@@ -207,7 +207,7 @@ async fn reindex(config_file: Option<PathBuf>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: reindexing failed: {error:?}");
+            eprintln!("error: reindexing failed: {error}");
             ExitCode::FAILURE
         }
     }
@@ -218,7 +218,7 @@ async fn serve(config_file: Option<PathBuf>) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let server = match Server::bind(config).await {
+    let server = match crate::app::bind(config).await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("error: {error}");

@@ -315,9 +315,101 @@ impl From<crate::storage::Error> for ApiError {
     }
 }
 
+impl From<crate::registry::Error> for ApiError {
+    fn from(error: crate::registry::Error) -> Self {
+        use crate::registry::Error;
+        use crate::registry::uploads::{range_header, upload_location};
+        use axum::http::header;
+        let message = error.to_string();
+        match error {
+            Error::NotAnUploadId(_) | Error::UploadUnknown(_) => {
+                ApiError::not_found(ErrorCode::BlobUploadUnknown, message)
+            }
+            Error::ChunkOutOfOrder {
+                repo,
+                id,
+                committed,
+                start,
+            } => ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                ErrorCode::BlobUploadInvalid,
+                message,
+            )
+            .with_detail(json!({ "committed": committed, "start": start }))
+            .with_header(header::LOCATION, &upload_location(&repo, id))
+            .with_header(header::RANGE, &range_header(committed))
+            .with_header(
+                HeaderName::from_static("docker-upload-uuid"),
+                &id.to_string(),
+            ),
+            Error::SizeMismatch { .. } => ApiError::bad_request(ErrorCode::SizeInvalid, message),
+            Error::DigestMismatch { expected, computed } => {
+                ApiError::bad_request(ErrorCode::DigestInvalid, message).with_detail(
+                    json!({ "expected": expected.to_string(), "computed": computed.to_string() }),
+                )
+            }
+            Error::TooManySessions { .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                message,
+            )
+            .with_header(header::RETRY_AFTER, "30"),
+            Error::UploadsBusy => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                message,
+            )
+            .with_header(header::RETRY_AFTER, "2"),
+            Error::ManifestInvalid(_) => ApiError::bad_request(ErrorCode::ManifestInvalid, message),
+            Error::Inconsistent(_) => ApiError::internal(message),
+            Error::Database(error) => error.into(),
+            Error::Storage(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::packages::Error> for ApiError {
+    fn from(error: crate::packages::Error) -> Self {
+        use crate::packages::Error;
+        let message = error.to_string();
+        match error {
+            Error::Invalid(_) => ApiError::bad_request(ErrorCode::ManifestInvalid, message),
+            Error::BlobNotLinked { digest, .. } => {
+                ApiError::bad_request(ErrorCode::ManifestBlobUnknown, message)
+                    .with_detail(json!({ "missing": [digest] }))
+            }
+            Error::ValidationBusy | Error::IndexingBusy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TooManyRequests,
+                message,
+            )
+            .with_header(axum::http::header::RETRY_AFTER, "2"),
+            Error::Digest(error) => error.into(),
+            Error::Registry(error) => error.into(),
+            Error::Database(error) => error.into(),
+            Error::Storage(error) => error.into(),
+        }
+    }
+}
+
 impl From<crate::proxy::Error> for ApiError {
     fn from(error: crate::proxy::Error) -> Self {
         use crate::proxy::Error;
+        match error {
+            Error::Upstream(error) => error.into(),
+            Error::Registry(error) => error.into(),
+            Error::Packages(error) => error.into(),
+            Error::Database(error) => error.into(),
+            Error::PushDenied { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, error.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::proxy::UpstreamError> for ApiError {
+    fn from(error: crate::proxy::UpstreamError) -> Self {
+        use crate::proxy::UpstreamError as Error;
         let upstream = match &error {
             Error::Unreachable { upstream, .. }
             | Error::Timeout { upstream, .. }

@@ -1,7 +1,7 @@
 //! wkg-gateway: a self-hosted registry for WebAssembly components.
 //!
 //! The crate is a library first: the binary, the tests and the benchmarks all
-//! build the same [`App`] and serve the same [`router`].
+//! build the same [`App`] (through [`app::open`]) and serve the same [`router`].
 
 pub mod admin_cli;
 pub mod api;
@@ -10,6 +10,7 @@ pub mod audit_limit;
 pub mod auth;
 pub mod cli;
 pub mod client_addr;
+pub mod client_rate;
 pub mod config;
 pub mod db;
 pub mod digest;
@@ -28,14 +29,15 @@ pub mod proxy;
 pub mod registry;
 pub mod router;
 pub mod server;
+pub mod state;
 pub mod storage;
 pub mod tls;
 pub mod web;
 
-pub use app::{App, AppState};
 pub use config::Config;
 pub use router::router;
 pub use server::{Server, ShutdownSignal};
+pub use state::{App, AppState};
 
 /// Installs ring as the process-wide rustls crypto provider (idempotent).
 /// Every HTTPS client of the gateway (S3, upstream registries) needs one;

@@ -13,8 +13,8 @@ use crate::api::admin::{audit, tokens as admin_tokens, users as admin_users};
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
 use crate::api::{health, metrics, sessions, token, tokens, well_known};
-use crate::app::AppState;
 use crate::extract::rewrite_oci_path;
+use crate::state::AppState;
 use crate::web;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

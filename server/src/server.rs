@@ -8,9 +8,70 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use url::Url;
 
-use crate::app::{App, AppState, StartupError};
 use crate::config::Config;
+use crate::state::AppState;
 use crate::tls::{ReloadingCert, TlsListener};
+
+/// Why the gateway cannot listen.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot listen on {addr}: {source}; is another process using the port?")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// The sockets (and certificate) a gateway serves on, bound before the app
+/// opens so that a taken port fails at once.
+pub struct Listeners {
+    main: TcpListener,
+    /// `[metrics] listen`: `/metrics` served apart (plain http).
+    metrics: Option<TcpListener>,
+    /// Present when serving https.
+    tls: Option<Arc<ReloadingCert>>,
+}
+
+impl Listeners {
+    pub async fn bind(config: &Config) -> Result<Self, ListenError> {
+        let main = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ListenError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let metrics = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ListenError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(tls) => Some(ReloadingCert::open(&tls.cert_file, &tls.key_file)?),
+            None => None,
+        };
+        Ok(Self { main, metrics, tls })
+    }
+
+    /// The configured `public_url`, else the bound address.
+    pub fn public_url(&self, config: &Config) -> Result<Url, ListenError> {
+        if let Some(url) = &config.public_url {
+            return Ok(url.clone());
+        }
+        let bind_error = |source| ListenError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let local = self.main.local_addr().map_err(bind_error)?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        Url::parse(&format!("{scheme}://{local}/"))
+            .map_err(|e| bind_error(std::io::Error::other(e)))
+    }
+}
 
 /// A bound, ready-to-serve gateway.
 pub struct Server {
@@ -23,51 +84,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listen address and opens the app. With no `public_url`
-    /// configured, the bound address is advertised.
-    pub async fn bind(config: Config) -> Result<Self, StartupError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartupError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let metrics = match config.metrics.listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| StartupError::Listen { addr, source })?,
-            ),
-            None => None,
-        };
-        let tls = match &config.tls {
-            Some(tls) => Some(ReloadingCert::open(&tls.cert_file, &tls.key_file)?),
-            None => None,
-        };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let public_url = match &config.public_url {
-            Some(url) => url.clone(),
-            None => {
-                Url::parse(&format!("{scheme}://{local}/")).map_err(|e| StartupError::Listen {
-                    addr: local,
-                    source: std::io::Error::other(e),
-                })?
-            }
-        };
-        let app = App::open(config, public_url).await?;
-        Ok(Self {
-            listener,
+    pub fn new(listeners: Listeners, app: AppState) -> Self {
+        Self {
+            listener: listeners.main,
             app,
-            tls,
-            metrics,
-        })
+            tls: listeners.tls,
+            metrics: listeners.metrics,
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -98,7 +121,7 @@ impl Server {
             metrics,
         } = self;
         let grace = app.config.server.shutdown_grace;
-        let maintenance = crate::maintenance::spawn(app.clone());
+        let maintenance = crate::maintenance::spawn(&app.registry, &app.config.gc);
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let service = crate::router(app.clone())

@@ -42,7 +42,7 @@ use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wkg_gateway::{Config, Server};
+use wkg_gateway::Config;
 
 pub use process::GatewayProcess;
 
@@ -156,7 +156,9 @@ impl TestApp {
             format!("{toml}{storage_extra}")
         };
         let config = Config::from_toml_str(&toml).expect("test config");
-        let server = Server::bind(config).await.expect("gateway starts");
+        let server = wkg_gateway::app::bind(config)
+            .await
+            .expect("gateway starts");
         let addr = server.local_addr();
         let state = server.app().clone();
         // With [tls], talk https and trust the configured certificate.

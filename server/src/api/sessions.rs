@@ -13,9 +13,9 @@
 use axum::extract::State;
 use axum::http::{Extensions, StatusCode};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::middleware::auth::caller_of;
+use crate::state::AppState;
 
 pub async fn end_all(State(app): State<AppState>, extensions: Extensions) -> ApiResult<StatusCode> {
     let caller = caller_of(&extensions);

@@ -20,9 +20,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::{AuthError, Caller, Scope};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 /// Form bodies are a few hundred bytes; refuse anything silly.
 const MAX_FORM: usize = 64 * 1024;

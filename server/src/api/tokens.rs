@@ -14,11 +14,11 @@ use axum::http::{Extensions, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::{Via, admin};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 use crate::middleware::auth::caller_of;
+use crate::state::AppState;
 
 /// Personal tokens expire after this unless asked otherwise (or after
 /// `auth.max_personal_token_ttl`, when that is shorter).

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::api::oci::set;
-use crate::app::AppState;
 use crate::digest::{Algorithm, Digest};
+use crate::state::AppState;
 
 /// How long clients and proxies may reuse the document.
 const MAX_AGE_SECONDS: u32 = 300;

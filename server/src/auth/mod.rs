@@ -37,6 +37,7 @@ mod credentials;
 pub mod jwt;
 pub mod keys;
 pub mod listing;
+pub mod metrics_token;
 mod minting;
 pub mod password;
 /// Grant patterns and actions: a leaf, since the config holds them too.

@@ -386,8 +386,8 @@ fn live_manifests(graph: &RepositoryGraph, delete_untagged: bool, cutoff: i64) -
 
 /// Runs GC on `[gc] schedule`; a tick while another collector (a replica,
 /// or `wkg-gateway gc`) runs is skipped.
-pub async fn gc_loop(app: crate::app::AppState) {
-    let Some(interval) = app.config.gc.schedule else {
+pub async fn gc_loop(db: Db, storage: Storage, config: crate::config::GcConfig) {
+    let Some(interval) = config.schedule else {
         return;
     };
     let mut ticker = tokio::time::interval(interval);
@@ -397,10 +397,10 @@ pub async fn gc_loop(app: crate::app::AppState) {
         ticker.tick().await;
         let options = GcOptions {
             dry_run: false,
-            delete_untagged: app.config.gc.delete_untagged,
-            grace: app.config.gc.grace,
+            delete_untagged: config.delete_untagged,
+            grace: config.grace,
         };
-        let lease = Lease::new(&app.db);
+        let lease = Lease::new(&db);
         match lease.take().await {
             Ok(true) => {}
             Ok(false) => continue,
@@ -410,8 +410,8 @@ pub async fn gc_loop(app: crate::app::AppState) {
             }
         }
         let run = Run {
-            db: &app.db,
-            storage: &app.storage,
+            db: &db,
+            storage: &storage,
             options,
             lease: &lease,
         };

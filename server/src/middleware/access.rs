@@ -7,9 +7,9 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::client_addr::client_of;
 use crate::metrics::{RequestLabels, RouteLabels, global};
+use crate::state::AppState;
 
 fn content_length(headers: &axum::http::HeaderMap) -> u64 {
     headers

@@ -27,7 +27,6 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::audit_limit::Summary;
 use crate::auth::pattern::Action;
 use crate::auth::policy::{Requirement, requirement};
@@ -35,6 +34,7 @@ use crate::auth::{AuthError, Caller, Via};
 use crate::config::AuthMode;
 use crate::db::NewAuditEntry;
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 
 pub async fn enforce(
     State(app): State<AppState>,

@@ -23,9 +23,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::config::AuthMode;
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 
 pub async fn enforce(State(app): State<AppState>, request: Request, next: Next) -> Response {
     if app.config.auth.mode != AuthMode::None || !app.config.listen.ip().is_loopback() {

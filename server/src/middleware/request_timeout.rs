@@ -10,8 +10,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 
 /// Routes whose request bodies stream into storage.
 const STREAMING_UPLOADS: [&str; 2] = ["/v2/{name}/blobs/uploads/", "/v2/{name}/blobs/uploads/{id}"];

@@ -4,11 +4,8 @@
 //! index built by an older gateway, is brought up to date this way. Like a
 //! push, it reads blobs only through their links into the repository.
 
-use crate::app::App;
+use super::{Error, Packages, check_manifest};
 use crate::db::{VersionClaim, VersionConflict};
-use crate::error::ApiResult;
-use crate::packages::check_manifest_or_busy;
-use crate::packages::validate::{LayerError, indexing_busy};
 use crate::registry::manifests::inspect;
 
 /// What a reindex did.
@@ -29,50 +26,50 @@ impl ReindexReport {
 /// Indexes the semver tags of `repository` that point at Wasm packages;
 /// with `only_missing`, just those without an index row.
 pub async fn index_repository(
-    app: &App,
+    packages: &Packages,
     repository: &str,
     only_missing: bool,
-) -> ApiResult<ReindexReport> {
+) -> Result<ReindexReport, Error> {
     let mut report = ReindexReport::default();
-    for tag in app.db.list_tags(repository, None, i64::MAX).await? {
+    for tag in packages.db.list_tags(repository, None, i64::MAX).await? {
         if semver::Version::parse(&tag).is_err() {
             continue;
         }
-        if only_missing && app.db.version_pinned(repository, &tag).await? {
+        if only_missing && packages.db.version_pinned(repository, &tag).await? {
             continue;
         }
-        let Some(record) = app.db.get_tagged_manifest(repository, &tag).await? else {
+        let Some(record) = packages.db.get_tagged_manifest(repository, &tag).await? else {
             continue;
         };
         let facts = match inspect(Some(&record.media_type), &record.content) {
             Ok(facts) => facts,
             Err(error) => {
-                report.skipped.push(format!(
-                    "{repository}:{tag}: manifest unreadable: {error:?}"
-                ));
+                report
+                    .skipped
+                    .push(format!("{repository}:{tag}: manifest unreadable: {error}"));
                 continue;
             }
         };
-        let package = match check_manifest_or_busy(app, repository, &facts).await {
+        let package = match check_manifest(packages, repository, &facts).await {
             Ok(Some(package)) => package,
             Ok(None) => continue,
             // Not a verdict on the content: the caller may retry (the
             // package API answers 503 with Retry-After and indexes on its
             // next miss; proxied pulls are served anyway and log it).
-            Err(LayerError::Busy) => return Err(indexing_busy()),
-            Err(LayerError::Refused(error)) => {
+            Err(error) if error.is_busy() => return Err(Error::IndexingBusy),
+            Err(error) => {
                 report.skipped.push(format!(
-                    "{repository}:{tag}: not a valid Wasm package: {error:?}"
+                    "{repository}:{tag}: not a valid Wasm package: {error}"
                 ));
                 continue;
             }
         };
-        let content = package.version_content(app, repository, &facts);
+        let content = package.version_content(packages, repository, &facts);
         let claim = VersionClaim {
             version: &tag,
             content: Some(&content),
         };
-        match app.db.reindex_version(repository, &record.digest, claim).await? {
+        match packages.db.reindex_version(repository, &record.digest, claim).await? {
             None => report.indexed += 1,
             Some(VersionConflict { layer_digest, .. }) => report.skipped.push(format!(
                 "{repository}:{tag}: the version is pinned to {layer_digest}, the tag points at other content"
@@ -83,10 +80,10 @@ pub async fn index_repository(
 }
 
 /// Reindexes every repository.
-pub async fn reindex_all(app: &App) -> ApiResult<ReindexReport> {
+pub async fn reindex_all(packages: &Packages) -> Result<ReindexReport, Error> {
     let mut report = ReindexReport::default();
-    for repository in app.db.list_repositories(None, i64::MAX).await? {
-        report.absorb(index_repository(app, &repository, false).await?);
+    for repository in packages.db.list_repositories(None, i64::MAX).await? {
+        report.absorb(index_repository(packages, &repository, false).await?);
     }
     Ok(report)
 }

@@ -25,7 +25,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{StatusCode, header};
 use wasmparser::{
     FuncValidator, FuncValidatorAllocations, FunctionBody, Parser, ValidPayload, Validator,
     ValidatorResources, WasmFeatures,
@@ -33,9 +32,7 @@ use wasmparser::{
 
 use super::gate::Busy;
 use super::inspect::{WasmFacts, inspect};
-use super::{invalid, read_linked};
-use crate::app::App;
-use crate::error::{ApiError, ErrorCode};
+use super::{Error, Packages, invalid, read_linked};
 use crate::registry::manifests::BlobFacts;
 
 const MAGIC: &[u8; 4] = b"\0asm";
@@ -67,58 +64,6 @@ impl From<wasmparser::BinaryReaderError> for Invalid {
     fn from(error: wasmparser::BinaryReaderError) -> Self {
         Invalid::Malformed(error.to_string())
     }
-}
-
-/// Why a layer was not accepted: the gateway had no validation slot for
-/// it (try again), or it was refused (`MANIFEST_INVALID`, or an error
-/// reading it).
-#[derive(Debug)]
-pub enum LayerError {
-    Busy,
-    Refused(ApiError),
-}
-
-impl From<ApiError> for LayerError {
-    fn from(error: ApiError) -> Self {
-        LayerError::Refused(error)
-    }
-}
-
-impl From<LayerError> for ApiError {
-    fn from(error: LayerError) -> Self {
-        match error {
-            LayerError::Busy => validations_busy(),
-            LayerError::Refused(error) => error,
-        }
-    }
-}
-
-/// 503 `TOOMANYREQUESTS` with `Retry-After`: every validation slot is
-/// taken and the queue is full. Nothing was stored for this manifest.
-pub fn validations_busy() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::TooManyRequests,
-        "the registry is validating as many Wasm packages as it is configured for \
-         (packages.max_concurrent_validations, packages.validation_queue); the manifest was not \
-         stored (its blobs were): retry it shortly",
-    )
-    .with_header(header::RETRY_AFTER, "2")
-}
-
-/// 503 `TOOMANYREQUESTS` with `Retry-After` for indexing what is already
-/// stored (the package API on a miss, a proxied pull): every validation
-/// slot is taken and the queue is full, so the version is not indexed yet.
-/// Nothing is lost; the next request indexes it.
-pub fn indexing_busy() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::TooManyRequests,
-        "the registry is validating as many Wasm packages as it is configured for \
-         (packages.max_concurrent_validations, packages.validation_queue), so this package \
-         is not indexed yet: retry shortly",
-    )
-    .with_header(header::RETRY_AFTER, "2")
 }
 
 /// Reads the 8-byte preamble: which kind of binary this claims to be.
@@ -203,7 +148,7 @@ fn validate_body(
 
 /// The error for a layer that could not be validated in time: what
 /// happened, and the key that would change it.
-fn too_slow(layer: &BlobFacts, limit: Duration) -> ApiError {
+fn too_slow(layer: &BlobFacts, limit: Duration) -> Error {
     invalid(format!(
         "the Wasm layer {} took too long to validate: it was still being checked after {} \
          (packages.parse_timeout); push a smaller component, or ask the registry's operator to \
@@ -218,28 +163,29 @@ fn too_slow(layer: &BlobFacts, limit: Duration) -> ApiError {
 /// beyond it. Full validation and inspection hold one validation slot from
 /// before the layer is read until their blocking work ends.
 pub async fn check_layer(
-    app: &App,
+    packages: &Packages,
     repository: &str,
     layer: &BlobFacts,
-) -> Result<WasmFacts, LayerError> {
+) -> Result<WasmFacts, Error> {
     let reject = |why: String| {
         invalid(format!(
             "layer {} is not a valid Wasm component or module: {why}",
             layer.digest
         ))
     };
-    let limits = &app.config.packages;
+    let limits = &packages.limits;
     if layer.size > limits.parse_size_limit {
-        let header = read_linked(app, repository, layer, Some(0..8), 8).await?;
+        let header = read_linked(packages, repository, layer, Some(0..8), 8).await?;
         let kind = kind_from_header(&header).map_err(reject)?;
         return Ok(WasmFacts::unindexed(kind));
     }
-    let slot = app
+    let slot = packages
         .validations
         .enter()
         .await
-        .map_err(|Busy| LayerError::Busy)?;
-    let bytes = Arc::new(read_linked(app, repository, layer, None, limits.parse_size_limit).await?);
+        .map_err(|Busy| Error::ValidationBusy)?;
+    let bytes =
+        Arc::new(read_linked(packages, repository, layer, None, limits.parse_size_limit).await?);
     let limit = limits.parse_timeout;
     let validation = tokio::task::spawn_blocking({
         let bytes = bytes.clone();
@@ -250,9 +196,9 @@ pub async fn check_layer(
     });
     let (kind, slot) = match validation.await {
         Ok((Ok(kind), slot)) => (kind, slot),
-        Ok((Err(Invalid::Malformed(why)), _)) => return Err(reject(why).into()),
-        Ok((Err(Invalid::OutOfTime), _)) => return Err(too_slow(layer, limit).into()),
-        Err(join) => return Err(reject(format!("the validator failed ({join})")).into()),
+        Ok((Err(Invalid::Malformed(why)), _)) => return Err(reject(why)),
+        Ok((Err(Invalid::OutOfTime), _)) => return Err(too_slow(layer, limit)),
+        Err(join) => return Err(reject(format!("the validator failed ({join})"))),
     };
     // Valid: from here on a problem only costs the index its WIT. Decoding
     // cannot be stopped midway; the slot stays taken until it ends, and the

@@ -21,7 +21,7 @@
 //!   setups, where every service listens on 127.0.0.1); `allow_private_discovery = true`
 //!   lifts the rule entirely.
 //!
-//! A refusal is an [`Error::Failed`] naming the reason (echoes of the document cut to a
+//! A refusal is an [`UpstreamError::Failed`] naming the reason (echoes of the document cut to a
 //! few dozen characters): logged by the caller, answered as the proxy's usual 502, and the
 //! discovery is tried again on the next request.
 
@@ -34,7 +34,7 @@ use wkg_client::discovery::{
 };
 use wkg_client::{OciProtocol, RegistryName};
 
-use super::Error;
+use super::UpstreamError;
 use crate::config::DiscoveryConfig;
 
 /// Redirects followed while fetching a registry.json.
@@ -204,8 +204,8 @@ pub async fn discover(
     host: &str,
     http: bool,
     config: &DiscoveryConfig,
-) -> Result<(String, String), Error> {
-    let failed = |detail: String| Error::Failed {
+) -> Result<(String, String), UpstreamError> {
+    let failed = |detail: String| UpstreamError::Failed {
         upstream: upstream.to_owned(),
         detail,
     };
@@ -219,16 +219,16 @@ pub async fn discover(
         &wkg_client::NoReporter,
     );
     let client = http_client(&policy, config)
-        .map_err(|e| Error::Local(format!("cannot set up an HTTP client: {e}")))?;
+        .map_err(|e| UpstreamError::Local(format!("cannot set up an HTTP client: {e}")))?;
     let transport = |e: &reqwest::Error| {
         if e.is_timeout() {
-            Error::Timeout {
+            UpstreamError::Timeout {
                 upstream: upstream.to_owned(),
                 timeout: config.timeout,
             }
         } else if e.is_connect() {
             // A name resolving only to forbidden addresses says so in the chain.
-            Error::Unreachable {
+            UpstreamError::Unreachable {
                 upstream: upstream.to_owned(),
                 detail: format!("{url}: {}", wkg_client::error::chain(e)),
             }

@@ -23,10 +23,10 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::sync::watch;
 
-use super::{Error, Upstream};
-use crate::app::AppState;
+use super::{Upstream, UpstreamError};
 use crate::digest::{Digest, Hasher};
 use crate::metrics::{UpstreamLabels, global};
+use crate::registry::Registry;
 use crate::storage::StorageKey;
 
 /// Largest piece a reader takes from the spool at once.
@@ -35,9 +35,9 @@ const READ_CHUNK: u64 = 256 * 1024;
 const FLUSH_BYTES: usize = 256 * 1024;
 
 /// The downloads running in this process, by digest.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Flights {
-    running: Mutex<HashMap<String, Arc<Flight>>>,
+    running: Arc<Mutex<HashMap<String, Arc<Flight>>>>,
 }
 
 #[derive(Debug)]
@@ -63,7 +63,7 @@ enum End {
     Local,
     /// The upstream does not have the blob.
     Missing,
-    Failed(Error),
+    Failed(UpstreamError),
 }
 
 /// What a request for an uncached blob gets.
@@ -85,12 +85,12 @@ impl Flights {
     /// runs, and waits for the upstream's answer.
     pub async fn fetch(
         &self,
-        app: &AppState,
+        registry: &Registry,
         upstream: &Arc<Upstream>,
         repository: &str,
         digest: &Digest,
-    ) -> Result<BlobFetch, Error> {
-        let flight = self.join(app, upstream, repository, digest)?;
+    ) -> Result<BlobFetch, UpstreamError> {
+        let flight = self.join(registry, upstream, repository, digest)?;
         let mut progress = flight.progress.subscribe();
         loop {
             let now = progress.borrow_and_update().clone();
@@ -107,7 +107,9 @@ impl Flights {
                 });
             }
             if progress.changed().await.is_err() {
-                return Err(Error::Local("the download task ended unexpectedly".into()));
+                return Err(UpstreamError::Local(
+                    "the download task ended unexpectedly".into(),
+                ));
             }
         }
     }
@@ -116,12 +118,12 @@ impl Flights {
     /// the blob is now in the local store.
     pub async fn fetch_to_store(
         &self,
-        app: &AppState,
+        registry: &Registry,
         upstream: &Arc<Upstream>,
         repository: &str,
         digest: &Digest,
-    ) -> Result<bool, Error> {
-        let flight = self.join(app, upstream, repository, digest)?;
+    ) -> Result<bool, UpstreamError> {
+        let flight = self.join(registry, upstream, repository, digest)?;
         let mut progress = flight.progress.subscribe();
         loop {
             let end = progress.borrow_and_update().end.clone();
@@ -132,25 +134,27 @@ impl Flights {
                 None => {}
             }
             if progress.changed().await.is_err() {
-                return Err(Error::Local("the download task ended unexpectedly".into()));
+                return Err(UpstreamError::Local(
+                    "the download task ended unexpectedly".into(),
+                ));
             }
         }
     }
 
     fn join(
         &self,
-        app: &AppState,
+        registry: &Registry,
         upstream: &Arc<Upstream>,
         repository: &str,
         digest: &Digest,
-    ) -> Result<Arc<Flight>, Error> {
+    ) -> Result<Arc<Flight>, UpstreamError> {
         let key = format!("{repository}@{digest}");
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(flight) = running.get(&key) {
             return Ok(Arc::clone(flight));
         }
         let spool = tempfile::tempfile()
-            .map_err(|e| Error::Local(format!("cannot create a spool file: {e}")))?;
+            .map_err(|e| UpstreamError::Local(format!("cannot create a spool file: {e}")))?;
         let flight = Arc::new(Flight {
             spool: Arc::new(spool),
             progress: watch::Sender::new(Progress::default()),
@@ -158,22 +162,17 @@ impl Flights {
         running.insert(key.clone(), Arc::clone(&flight));
         drop(running);
         let task = Download {
-            app: Arc::clone(app),
+            registry: registry.clone(),
             upstream: Arc::clone(upstream),
             repository: repository.to_string(),
             digest: digest.clone(),
             flight: Arc::clone(&flight),
         };
+        let flights = Arc::clone(&self.running);
         tokio::spawn(async move {
             let end = task.run().await.unwrap_or_else(End::Failed);
             task.flight.progress.send_modify(|p| p.end = Some(end));
-            let mut running = task
-                .app
-                .proxy
-                .flights
-                .running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut running = flights.lock().unwrap_or_else(|p| p.into_inner());
             if running
                 .get(&key)
                 .is_some_and(|f| Arc::ptr_eq(f, &task.flight))
@@ -187,7 +186,7 @@ impl Flights {
 
 /// One download, run as its own task.
 struct Download {
-    app: AppState,
+    registry: Registry,
     upstream: Arc<Upstream>,
     repository: String,
     digest: Digest,
@@ -195,10 +194,10 @@ struct Download {
 }
 
 impl Download {
-    async fn run(&self) -> Result<End, Error> {
+    async fn run(&self) -> Result<End, UpstreamError> {
         let digest_text = self.digest.to_string();
-        let db = &self.app.db;
-        let local = |e: crate::db::Error| Error::Local(e.to_string());
+        let db = &self.registry.db;
+        let local = |e: crate::db::Error| UpstreamError::Local(e.to_string());
         if db
             .blob_size_in(&self.repository, &digest_text)
             .await
@@ -245,11 +244,15 @@ impl Download {
     /// committing the write only if the stream ended cleanly (its digest
     /// verified) with the announced size. With `hash_here`, the bytes are
     /// also hashed here and must match the digest.
-    async fn copy(&self, raw: wkg_client::oci::RawBlob, hash_here: bool) -> Result<u64, Error> {
+    async fn copy(
+        &self,
+        raw: wkg_client::oci::RawBlob,
+        hash_here: bool,
+    ) -> Result<u64, UpstreamError> {
         let upstream = self.upstream.name().to_string();
-        let storage = |e: crate::storage::Error| Error::Local(e.to_string());
+        let storage = |e: crate::storage::Error| UpstreamError::Local(e.to_string());
         let mut writer = self
-            .app
+            .registry
             .storage
             .writer(StorageKey::Blob(&self.digest))
             .await
@@ -279,7 +282,7 @@ impl Download {
             {
                 Ok(next) => next,
                 Err(_) => {
-                    break Err(Error::Timeout {
+                    break Err(UpstreamError::Timeout {
                         upstream: upstream.clone(),
                         timeout: self.upstream.config.timeout,
                     });
@@ -342,22 +345,22 @@ impl Download {
         }
     }
 
-    fn corrupt(&self, what: &str) -> Error {
-        Error::Corrupt {
+    fn corrupt(&self, what: &str) -> UpstreamError {
+        UpstreamError::Corrupt {
             upstream: self.upstream.name().to_string(),
             what: format!("{what} for {}", self.digest),
         }
     }
 
-    fn broken(&self, detail: String) -> Error {
-        Error::BrokenOff {
+    fn broken(&self, detail: String) -> UpstreamError {
+        UpstreamError::BrokenOff {
             upstream: self.upstream.name().to_string(),
             detail,
         }
     }
 
     /// A stream error: `oci-client` reports a digest mismatch this way too.
-    fn stream_error(&self, error: &std::io::Error) -> Error {
+    fn stream_error(&self, error: &std::io::Error) -> UpstreamError {
         let text = error.to_string();
         if text.to_ascii_lowercase().contains("digest") {
             self.corrupt("blob content")
@@ -367,12 +370,12 @@ impl Download {
     }
 }
 
-async fn spool_write(spool: &Arc<File>, offset: u64, bytes: Bytes) -> Result<(), Error> {
+async fn spool_write(spool: &Arc<File>, offset: u64, bytes: Bytes) -> Result<(), UpstreamError> {
     let spool = Arc::clone(spool);
     tokio::task::spawn_blocking(move || spool.write_all_at(&bytes, offset))
         .await
-        .map_err(|e| Error::Local(e.to_string()))?
-        .map_err(|e| Error::Local(format!("writing the spool file failed: {e}")))
+        .map_err(|e| UpstreamError::Local(e.to_string()))?
+        .map_err(|e| UpstreamError::Local(format!("writing the spool file failed: {e}")))
 }
 
 async fn spool_read(spool: &Arc<File>, offset: u64, len: u64) -> std::io::Result<Bytes> {

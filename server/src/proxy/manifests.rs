@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use wkg_client::oci::RawManifest;
 
-use super::{Error, Upstream};
-use crate::app::AppState;
+use super::{Error, Proxy, Upstream, UpstreamError};
 use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim};
 use crate::digest::Digest;
-use crate::error::ApiResult;
 use crate::metrics::{UpstreamLabels, global};
 use crate::names::{Reference, RepoName};
 use crate::packages::WASM_CONFIG;
@@ -36,19 +34,24 @@ impl Served {
 /// Resolves `reference` in a proxied repository; `None` when neither the
 /// cache nor the upstream has it.
 pub async fn resolve(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     reference: &Reference,
-) -> ApiResult<Option<Served>> {
+) -> Result<Option<Served>, Error> {
     if upstream.is_warg() {
-        return super::warg::resolve(app, upstream, repo, reference).await;
+        return super::warg::resolve(proxy, upstream, repo, reference).await;
     }
     let metrics = global();
     match reference {
         Reference::Digest(digest) => {
             let digest = digest.to_string();
-            if let Some(record) = app.db.get_manifest(repo.as_str(), &digest).await? {
+            if let Some(record) = proxy
+                .registry
+                .db
+                .get_manifest(repo.as_str(), &digest)
+                .await?
+            {
                 metrics.upstream_cache(upstream.name(), "manifest", "hit");
                 return Ok(Some(Served::fresh(record)));
             }
@@ -56,24 +59,28 @@ pub async fn resolve(
             match upstream.manifest(repo.as_str(), &digest).await? {
                 None => Ok(None),
                 Some(raw) => Ok(Some(Served::fresh(
-                    ingest(app, upstream, repo, None, raw).await?,
+                    ingest(proxy, upstream, repo, None, raw).await?,
                 ))),
             }
         }
-        Reference::Tag(tag) => resolve_tag(app, upstream, repo, tag.as_str()).await,
+        Reference::Tag(tag) => resolve_tag(proxy, upstream, repo, tag.as_str()).await,
     }
 }
 
 async fn resolve_tag(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     tag: &str,
-) -> ApiResult<Option<Served>> {
+) -> Result<Option<Served>, Error> {
     let metrics = global();
-    let cached = app.db.get_tagged_manifest(repo.as_str(), tag).await?;
+    let cached = proxy
+        .registry
+        .db
+        .get_tagged_manifest(repo.as_str(), tag)
+        .await?;
     if let Some(record) = &cached {
-        let Some(check) = app.db.upstream_tag(repo.as_str(), tag).await? else {
+        let Some(check) = proxy.registry.db.upstream_tag(repo.as_str(), tag).await? else {
             // Pushed here (allow_push): the gateway's own, never re-checked.
             return Ok(Some(Served::fresh(record.clone())));
         };
@@ -92,7 +99,7 @@ async fn resolve_tag(
         metrics.upstream_cache(upstream.name(), "manifest", "miss");
         return match upstream.manifest(repo.as_str(), &digest).await? {
             Some(raw) => Ok(Some(Served::fresh(
-                ingest(app, upstream, repo, Some(tag), raw).await?,
+                ingest(proxy, upstream, repo, Some(tag), raw).await?,
             ))),
             None => Ok(None),
         };
@@ -101,7 +108,7 @@ async fn resolve_tag(
         Err(error) => return Ok(Some(stale(upstream, repo, tag, record, &error))),
         Ok(None) => {
             tracing::warn!(upstream = %upstream.name(), %repo, tag, "the upstream no longer has this tag; serving the cached manifest");
-            return confirmed(app, upstream, repo, tag, record).await;
+            return confirmed(proxy, upstream, repo, tag, record).await;
         }
         Ok(Some(digest)) => digest,
     };
@@ -109,12 +116,12 @@ async fn resolve_tag(
         if record.digest != digest {
             version_repointed(upstream, repo, tag, &record.digest, &digest);
         }
-        return confirmed(app, upstream, repo, tag, record).await;
+        return confirmed(proxy, upstream, repo, tag, record).await;
     }
     metrics.upstream_cache(upstream.name(), "manifest", "miss");
     match upstream.manifest(repo.as_str(), &digest).await {
         Ok(Some(raw)) => Ok(Some(Served::fresh(
-            ingest(app, upstream, repo, Some(tag), raw).await?,
+            ingest(proxy, upstream, repo, Some(tag), raw).await?,
         ))),
         Ok(None) => Ok(Some(Served::fresh(record))),
         Err(error) => Ok(Some(stale(upstream, repo, tag, record, &error))),
@@ -124,13 +131,15 @@ async fn resolve_tag(
 /// The cached manifest of a tag the upstream was just asked about: served,
 /// and the check recorded so the next one waits for `tag_ttl`.
 async fn confirmed(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Upstream,
     repo: &RepoName,
     tag: &str,
     record: ManifestRecord,
-) -> ApiResult<Option<Served>> {
-    app.db
+) -> Result<Option<Served>, Error> {
+    proxy
+        .registry
+        .db
         .record_upstream_tag(repo.as_str(), tag, upstream.name())
         .await?;
     global().upstream_cache(upstream.name(), "manifest", "hit");
@@ -143,7 +152,7 @@ fn stale(
     repo: &RepoName,
     tag: &str,
     record: ManifestRecord,
-    error: &Error,
+    error: &UpstreamError,
 ) -> Served {
     tracing::warn!(upstream = %upstream.name(), %repo, tag, %error, "serving a cached tag the upstream could not confirm");
     global().upstream_cache(upstream.name(), "manifest", "stale");
@@ -172,20 +181,20 @@ fn version_repointed(upstream: &Upstream, repo: &RepoName, tag: &str, cached: &s
 /// Stores a manifest fetched from the upstream (and `tag` pointing at it)
 /// and, for a Wasm package, starts caching and indexing its blobs.
 async fn ingest(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     tag: Option<&str>,
     raw: RawManifest,
-) -> ApiResult<ManifestRecord> {
-    let (record, facts) = store(app, upstream, repo, tag, raw).await?;
+) -> Result<ManifestRecord, Error> {
+    let (record, facts) = store(proxy, upstream, repo, tag, raw).await?;
     if facts
         .config
         .as_ref()
         .is_some_and(|c| c.media_type == WASM_CONFIG)
     {
         tokio::spawn(cache_package(
-            Arc::clone(app),
+            proxy.clone(),
             Arc::clone(upstream),
             repo.clone(),
             facts.blobs.clone(),
@@ -197,13 +206,13 @@ async fn ingest(
 /// Stores a manifest from (or synthesized for) the upstream, and `tag`
 /// pointing at it, recording the tag as checked just now.
 pub(super) async fn store(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Upstream,
     repo: &RepoName,
     tag: Option<&str>,
     raw: RawManifest,
-) -> ApiResult<(ManifestRecord, ManifestFacts)> {
-    let invalid = |detail: String| Error::Failed {
+) -> Result<(ManifestRecord, ManifestFacts), Error> {
+    let invalid = |detail: String| UpstreamError::Failed {
         upstream: upstream.name().to_string(),
         detail,
     };
@@ -219,12 +228,8 @@ pub(super) async fn store(
         .parse()
         .map_err(|e| invalid(format!("manifest digest {}: {e}", raw.digest)))?;
     let digest = digest.to_string();
-    let facts = inspect(None, &raw.bytes).map_err(|e| {
-        invalid(format!(
-            "its manifest {digest} is not valid: {}",
-            e.message()
-        ))
-    })?;
+    let facts = inspect(None, &raw.bytes)
+        .map_err(|e| invalid(format!("its manifest {digest} is not valid: {e}")))?;
     let mut references: Vec<(String, &'static str)> =
         facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
     references.extend(facts.manifests.iter().map(|d| (d.clone(), "manifest")));
@@ -247,7 +252,12 @@ pub(super) async fn store(
             version,
             content: None,
         });
-    if let PutOutcome::VersionTaken(conflict) = app.db.put_manifest(&manifest, tag, claim).await? {
+    if let PutOutcome::VersionTaken(conflict) = proxy
+        .registry
+        .db
+        .put_manifest(&manifest, tag, claim)
+        .await?
+    {
         let same_content = wasm_layer(&facts).is_some_and(|layer| layer == conflict.layer_digest);
         if !same_content {
             version_repointed(
@@ -264,10 +274,12 @@ pub(super) async fn store(
             ))
             .into());
         }
-        app.db.put_manifest(&manifest, tag, None).await?;
+        proxy.registry.db.put_manifest(&manifest, tag, None).await?;
     }
     if let Some(tag) = tag {
-        app.db
+        proxy
+            .registry
+            .db
             .record_upstream_tag(repo.as_str(), tag, upstream.name())
             .await?;
     }
@@ -289,15 +301,13 @@ fn wasm_layer(facts: &ManifestFacts) -> Option<&str> {
 /// Caches a Wasm package's config and layer, then indexes its versions, so
 /// proxied packages show up in the package API, search and WIT like local
 /// ones. Failures are logged: the blobs are fetched again on demand.
-async fn cache_package(app: AppState, upstream: Arc<Upstream>, repo: RepoName, blobs: Vec<String>) {
+async fn cache_package(proxy: Proxy, upstream: Arc<Upstream>, repo: RepoName, blobs: Vec<String>) {
     for digest in blobs {
         let Ok(parsed) = digest.parse::<Digest>() else {
             return;
         };
-        match app
-            .proxy
-            .flights
-            .fetch_to_store(&app, &upstream, repo.as_str(), &parsed)
+        match proxy
+            .fetch_blob_to_store(&upstream, repo.as_str(), &parsed)
             .await
         {
             Ok(true) => {}
@@ -311,7 +321,7 @@ async fn cache_package(app: AppState, upstream: Arc<Upstream>, repo: RepoName, b
             }
         }
     }
-    match crate::packages::reindex::index_repository(&app, repo.as_str(), true).await {
+    match crate::packages::reindex::index_repository(&proxy.packages, repo.as_str(), true).await {
         Ok(report) if !report.skipped.is_empty() => {
             tracing::warn!(%repo, skipped = ?report.skipped, "some proxied versions were not indexed");
         }

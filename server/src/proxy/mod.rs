@@ -38,8 +38,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names::RepoName;
+use crate::packages::Packages;
+use crate::registry::Registry;
 
 pub use upstream::Upstream;
 
@@ -49,7 +50,7 @@ pub const REST_AFTER_FAILURE: Duration = Duration::from_secs(10);
 /// Why the upstream could not help. Messages name the upstream and say what
 /// happened; they reach clients.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum Error {
+pub enum UpstreamError {
     #[error("upstream registry {upstream} is unreachable ({detail}); try again later")]
     Unreachable { upstream: String, detail: String },
     #[error("upstream registry {upstream} did not answer within {timeout:?}; try again later")]
@@ -83,26 +84,53 @@ pub enum Error {
     Local(String),
 }
 
-impl Error {
+impl UpstreamError {
     /// Whether the upstream looks down or overloaded, so that asking it
     /// again at once would only make clients wait: it is then rested for
     /// [`REST_AFTER_FAILURE`]. Refusals and bad content are answers, not
     /// outages.
     pub fn rests_upstream(&self) -> bool {
-        matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
+        matches!(
+            self,
+            UpstreamError::Unreachable { .. } | UpstreamError::Timeout { .. }
+        )
     }
 }
 
-/// Every configured upstream, in order of precedence, and the downloads in flight.
-#[derive(Debug)]
-pub struct Proxy {
-    upstreams: Vec<Arc<Upstream>>,
-    /// The local `namespace_prefix`, stripped before matching namespaces.
-    prefix: String,
-    pub flights: flight::Flights,
+/// Why a proxied read failed: the upstream could not help, or caching what
+/// it sent failed here. `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::Error),
+    #[error(transparent)]
+    Packages(#[from] crate::packages::Error),
+    #[error(transparent)]
+    Database(#[from] crate::db::Error),
+    /// A push into a namespace mirrored from an upstream.
+    #[error(
+        "repository {repository} is in a namespace this gateway mirrors from upstream registry \
+         {upstream}; publish it under another namespace, or ask an administrator to set \
+         allow_push = true on that [[upstream]] entry"
+    )]
+    PushDenied {
+        repository: RepoName,
+        upstream: String,
+    },
 }
 
-impl Proxy {
+/// Every configured upstream, in order of precedence, and which
+/// namespaces each serves.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    upstreams: Arc<[Arc<Upstream>]>,
+    /// The local `namespace_prefix`, stripped before matching namespaces.
+    prefix: Arc<str>,
+}
+
+impl Upstreams {
     pub fn new(config: &Config) -> Self {
         let prefix = config.registry.namespace_prefix.clone();
         Self {
@@ -111,33 +139,85 @@ impl Proxy {
                 .iter()
                 .map(|entry| Arc::new(Upstream::new(entry.clone(), prefix.clone())))
                 .collect(),
-            prefix,
-            flights: flight::Flights::default(),
+            prefix: prefix.into(),
         }
     }
 
     /// The upstream that serves `repository`'s namespace, if any.
     pub fn upstream_for(&self, repository: &str) -> Option<&Arc<Upstream>> {
-        let rest = repository.strip_prefix(&self.prefix)?;
+        let rest = repository.strip_prefix(&*self.prefix)?;
         let (namespace, _) = rest.split_once('/')?;
         self.upstreams.iter().find(|u| u.config.serves(namespace))
     }
 
     /// Refuses a push into a proxied namespace, unless its entry allows pushes.
-    pub fn check_push(&self, repository: &RepoName) -> ApiResult<()> {
+    pub fn check_push(&self, repository: &RepoName) -> Result<(), Error> {
         match self.upstream_for(repository.as_str()) {
-            Some(upstream) if !upstream.config.allow_push => Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                ErrorCode::Denied,
-                format!(
-                    "repository {repository} is in a namespace this gateway mirrors from upstream \
-                     registry {}; publish it under another namespace, or ask an administrator to \
-                     set allow_push = true on that [[upstream]] entry",
-                    upstream.config.name
-                ),
-            )),
+            Some(upstream) if !upstream.config.allow_push => Err(Error::PushDenied {
+                repository: repository.clone(),
+                upstream: upstream.config.name.clone(),
+            }),
             _ => Ok(()),
         }
+    }
+}
+
+/// The pull-through cache: the upstreams, the downloads in flight, and the
+/// local stores cached content goes into. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    upstreams: Upstreams,
+    flights: flight::Flights,
+    /// Where fetched blobs and manifests are stored, as pushes are.
+    registry: Registry,
+    /// Where fetched packages are validated and indexed.
+    packages: Packages,
+}
+
+impl Proxy {
+    pub fn new(config: &Config, registry: Registry, packages: Packages) -> Self {
+        Self {
+            upstreams: Upstreams::new(config),
+            flights: flight::Flights::default(),
+            registry,
+            packages,
+        }
+    }
+
+    /// The upstream that serves `repository`'s namespace, if any.
+    pub fn upstream_for(&self, repository: &str) -> Option<&Arc<Upstream>> {
+        self.upstreams.upstream_for(repository)
+    }
+
+    /// Refuses a push into a proxied namespace, unless its entry allows pushes.
+    pub fn check_push(&self, repository: &RepoName) -> Result<(), Error> {
+        self.upstreams.check_push(repository)
+    }
+
+    /// Joins (or starts) the download of a blob of `repository` from
+    /// `upstream` and waits for its first bytes ([`flight`]).
+    pub async fn fetch_blob(
+        &self,
+        upstream: &Arc<Upstream>,
+        repository: &str,
+        digest: &crate::digest::Digest,
+    ) -> Result<flight::BlobFetch, UpstreamError> {
+        self.flights
+            .fetch(&self.registry, upstream, repository, digest)
+            .await
+    }
+
+    /// Joins (or starts) the download and waits until it is over: true
+    /// when the blob is now stored here.
+    pub async fn fetch_blob_to_store(
+        &self,
+        upstream: &Arc<Upstream>,
+        repository: &str,
+        digest: &crate::digest::Digest,
+    ) -> Result<bool, UpstreamError> {
+        self.flights
+            .fetch_to_store(&self.registry, upstream, repository, digest)
+            .await
     }
 }
 
@@ -161,7 +241,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        let proxy = Proxy::new(&config);
+        let proxy = Upstreams::new(&config);
         let name = |repo: &str| proxy.upstream_for(repo).map(|u| u.config.name.clone());
         assert_eq!(name("mirror/wasi/http").as_deref(), Some("wasi.dev"));
         assert_eq!(name("mirror/acme/x").as_deref(), Some("127.0.0.1:5000"));

@@ -3,21 +3,24 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::Upstream;
-use crate::app::AppState;
-use crate::error::ApiResult;
+use super::{Error, Proxy, Upstream};
 use crate::names::RepoName;
 
 /// Every tag of a proxied repository, sorted; `None` when neither the cache
 /// nor the upstream knows the repository. The second value is a `Warning`
 /// header when the upstream could not be asked and only cached tags are listed.
 pub async fn merged(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
-) -> ApiResult<Option<(Vec<String>, Option<String>)>> {
-    let cached = app.db.list_tags(repo.as_str(), None, i64::MAX).await?;
-    let known_here = !cached.is_empty() || app.db.repository_exists(repo.as_str()).await?;
+) -> Result<Option<(Vec<String>, Option<String>)>, Error> {
+    let cached = proxy
+        .registry
+        .db
+        .list_tags(repo.as_str(), None, i64::MAX)
+        .await?;
+    let known_here =
+        !cached.is_empty() || proxy.registry.db.repository_exists(repo.as_str()).await?;
     let mut tags: BTreeSet<String> = cached.into_iter().collect();
     match upstream.tags(repo.as_str()).await {
         Ok(Some(remote)) => tags.extend(remote),

@@ -12,7 +12,7 @@ use wkg_client::oci::{Credentials, OciClient, OciSettings, RawBlob, RawManifest}
 use wkg_client::warg::{WargClient, WargRelease};
 use wkg_client::{BasicCredentials, OciProtocol};
 
-use super::{Error, REST_AFTER_FAILURE};
+use super::{REST_AFTER_FAILURE, UpstreamError};
 use crate::config::{UpstreamConfig, UpstreamSource};
 use crate::metrics::{UpstreamRequestLabels, global};
 
@@ -105,7 +105,7 @@ impl Upstream {
         &self,
         repository: &str,
         reference: &str,
-    ) -> Result<Option<RawManifest>, Error> {
+    ) -> Result<Option<RawManifest>, UpstreamError> {
         self.call("manifest", repository, |connection, path| async move {
             match connection {
                 Connection::Oci { client, .. } => client.manifest_raw(&path, reference).await,
@@ -116,7 +116,11 @@ impl Upstream {
     }
 
     /// Where `tag` points at the upstream now.
-    pub async fn tag_digest(&self, repository: &str, tag: &str) -> Result<Option<String>, Error> {
+    pub async fn tag_digest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<String>, UpstreamError> {
         self.call("tag", repository, |connection, path| async move {
             match connection {
                 Connection::Oci { client, .. } => client.manifest_digest(&path, tag).await,
@@ -127,7 +131,7 @@ impl Upstream {
     }
 
     /// Every tag of the repository at the upstream (for Warg: its versions).
-    pub async fn tags(&self, repository: &str) -> Result<Option<Vec<String>>, Error> {
+    pub async fn tags(&self, repository: &str) -> Result<Option<Vec<String>>, UpstreamError> {
         self.call("tags", repository, |connection, path| async move {
             match connection {
                 Connection::Oci { client, .. } => client.list_tags(&path).await,
@@ -140,7 +144,11 @@ impl Upstream {
     }
 
     /// Starts a blob download (the response headers have arrived).
-    pub async fn blob(&self, repository: &str, digest: &str) -> Result<Option<RawBlob>, Error> {
+    pub async fn blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<RawBlob>, UpstreamError> {
         self.call("blob", repository, |connection, path| async move {
             match connection {
                 Connection::Oci { client, .. } => client.blob_raw(&path, digest).await,
@@ -151,7 +159,10 @@ impl Upstream {
     }
 
     /// The releases of a Warg package, from its verified log.
-    pub async fn releases(&self, repository: &str) -> Result<Option<Vec<WargRelease>>, Error> {
+    pub async fn releases(
+        &self,
+        repository: &str,
+    ) -> Result<Option<Vec<WargRelease>>, UpstreamError> {
         self.call("releases", repository, |connection, path| async move {
             match connection {
                 Connection::Warg { client, .. } => warg_releases(client, &path).await,
@@ -167,7 +178,7 @@ impl Upstream {
         &self,
         repository: &str,
         version: &semver::Version,
-    ) -> Result<Option<PathBuf>, Error> {
+    ) -> Result<Option<PathBuf>, UpstreamError> {
         self.call("download", repository, |connection, path| async move {
             match (connection, path.split_once('/')) {
                 (Connection::Warg { client, .. }, Some((namespace, name))) => {
@@ -186,7 +197,7 @@ impl Upstream {
         }
     }
 
-    /// Rests the upstream (see [`Error::rests_upstream`]), also for failures
+    /// Rests the upstream (see [`UpstreamError::rests_upstream`]), also for failures
     /// after a request started, like a download that stalled.
     pub fn failed(&self) {
         *self.resting_until.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -200,7 +211,7 @@ impl Upstream {
         operation: &'static str,
         repository: &str,
         request: F,
-    ) -> Result<Option<T>, Error>
+    ) -> Result<Option<T>, UpstreamError>
     where
         F: FnOnce(&'a Connection, String) -> Fut,
         Fut: Future<Output = wkg_client::Result<Option<T>>> + 'a,
@@ -209,7 +220,7 @@ impl Upstream {
         if let Some(until) = resting {
             let now = Instant::now();
             if until > now {
-                return Err(Error::Resting {
+                return Err(UpstreamError::Resting {
                     upstream: self.config.name.clone(),
                     retry_in: until - now,
                 });
@@ -232,7 +243,7 @@ impl Upstream {
         })
         .await
         .unwrap_or_else(|_| {
-            Err(Error::Timeout {
+            Err(UpstreamError::Timeout {
                 upstream: self.config.name.clone(),
                 timeout: self.config.timeout,
             })
@@ -259,20 +270,22 @@ impl Upstream {
         outcome
     }
 
-    fn classify(&self, error: &wkg_client::Error) -> Error {
+    fn classify(&self, error: &wkg_client::Error) -> UpstreamError {
         let upstream = self.config.name.clone();
         let detail = wkg_client::error::chain(error);
         match error {
-            wkg_client::Error::Unreachable { .. } => Error::Unreachable { upstream, detail },
-            wkg_client::Error::Unauthorized { .. } => Error::Refused { upstream, detail },
-            _ => Error::Failed { upstream, detail },
+            wkg_client::Error::Unreachable { .. } => {
+                UpstreamError::Unreachable { upstream, detail }
+            }
+            wkg_client::Error::Unauthorized { .. } => UpstreamError::Refused { upstream, detail },
+            _ => UpstreamError::Failed { upstream, detail },
         }
     }
 
     /// Opens the client on first use: for `registry = "..."` entries that
     /// means reading the registry's `registry.json` within the bounds of
     /// [`super::discover`] (retried on the next request if it fails).
-    async fn connection(&self) -> Result<&Connection, Error> {
+    async fn connection(&self) -> Result<&Connection, UpstreamError> {
         self.connection
             .get_or_try_init(|| async {
                 let (registry, namespace_prefix, http, credentials) = match &self.config.source {
@@ -323,11 +336,13 @@ impl Upstream {
             .await
     }
 
-    async fn open_warg(&self, url: &url::Url) -> Result<Connection, Error> {
+    async fn open_warg(&self, url: &url::Url) -> Result<Connection, UpstreamError> {
         let storage = tempfile::Builder::new()
             .prefix("wkg-gateway-warg-")
             .tempdir()
-            .map_err(|e| Error::Local(format!("cannot create the Warg client's storage: {e}")))?;
+            .map_err(|e| {
+                UpstreamError::Local(format!("cannot create the Warg client's storage: {e}"))
+            })?;
         let client = WargClient::open(url.as_str(), storage.path(), None)
             .await
             .map_err(|error| self.classify(&error))?;

@@ -17,10 +17,8 @@ use wkg_client::oci::RawManifest;
 use wkg_client::warg::WargRelease;
 
 use super::manifests::{Served, store};
-use super::{Error, Upstream};
-use crate::app::AppState;
+use super::{Error, Proxy, Upstream, UpstreamError};
 use crate::digest::Digest;
-use crate::error::ApiResult;
 use crate::metrics::global;
 use crate::names::{Reference, RepoName};
 use crate::packages::{WASM_CONFIG, WASM_LAYER};
@@ -29,13 +27,14 @@ use crate::registry::uploads::store_verified;
 
 /// Resolves `reference` in a repository proxied from a Warg registry.
 pub async fn resolve(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     reference: &Reference,
-) -> ApiResult<Option<Served>> {
+) -> Result<Option<Served>, Error> {
     let metrics = global();
-    let cached = crate::registry::manifests::stored(&app.db, repo.as_str(), reference).await?;
+    let cached =
+        crate::registry::manifests::stored(&proxy.registry.db, repo.as_str(), reference).await?;
     if let Some(record) = cached {
         metrics.upstream_cache(upstream.name(), "manifest", "hit");
         return Ok(Some(Served::fresh(record)));
@@ -50,7 +49,8 @@ pub async fn resolve(
     metrics.upstream_cache(upstream.name(), "manifest", "miss");
     let _one_at_a_time = upstream.warg_ingest.lock().await;
     // Another request may have cached it while this one waited.
-    if let Some(record) = app
+    if let Some(record) = proxy
+        .registry
         .db
         .get_tagged_manifest(repo.as_str(), tag.as_str())
         .await?
@@ -66,7 +66,7 @@ pub async fn resolve(
     let Some(path) = upstream.download(repo.as_str(), &version).await? else {
         return Ok(None);
     };
-    let stored = cache_release(app, upstream, repo, &release, &path).await;
+    let stored = cache_release(proxy, upstream, repo, &release, &path).await;
     upstream.forget_download(&path);
     Ok(Some(Served::fresh(stored?)))
 }
@@ -74,13 +74,13 @@ pub async fn resolve(
 /// Stores a release's content and synthesized config and manifest, tags it
 /// with its version and indexes it.
 async fn cache_release(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Upstream,
     repo: &RepoName,
     release: &WargRelease,
     content: &std::path::Path,
-) -> ApiResult<crate::db::ManifestRecord> {
-    let failed = |detail: String| Error::Failed {
+) -> Result<crate::db::ManifestRecord, Error> {
+    let failed = |detail: String| UpstreamError::Failed {
         upstream: upstream.name().to_string(),
         detail,
     };
@@ -90,7 +90,7 @@ async fn cache_release(
             release.version, release.digest
         ))
     })?;
-    let size = store_file(app, upstream, repo, &layer, content).await?;
+    let size = store_file(proxy, upstream, repo, &layer, content).await?;
     let created = humantime::format_rfc3339_seconds(release.published).to_string();
     let config = serde_json::to_vec(&WasmConfig {
         created: &created,
@@ -98,8 +98,8 @@ async fn cache_release(
         os: "wasip2",
         layer_digests: [&release.digest],
     })
-    .map_err(|e| Error::Local(e.to_string()))?;
-    let config_digest = store_bytes(app, upstream, repo, &config).await?;
+    .map_err(|e| UpstreamError::Local(e.to_string()))?;
+    let config_digest = store_bytes(proxy, upstream, repo, &config).await?;
     let version = release.version.to_string();
     let manifest = serde_json::to_vec(&Manifest {
         schema_version: 2,
@@ -119,16 +119,16 @@ async fn cache_release(
             version: &version,
         },
     })
-    .map_err(|e| Error::Local(e.to_string()))?;
+    .map_err(|e| UpstreamError::Local(e.to_string()))?;
     let raw = RawManifest {
         digest: Digest::of(crate::digest::Algorithm::Sha256, &manifest).to_string(),
         bytes: manifest.into(),
     };
-    let (record, _) = store(app, upstream, repo, Some(&version), raw).await?;
+    let (record, _) = store(proxy, upstream, repo, Some(&version), raw).await?;
     // The release is stored and verified: serve it even when it cannot be
     // indexed now (every validation slot taken, say). The package API
     // indexes it on its next miss, as it does for older content.
-    match crate::packages::reindex::index_repository(app, repo.as_str(), true).await {
+    match crate::packages::reindex::index_repository(&proxy.packages, repo.as_str(), true).await {
         Ok(report) if !report.skipped.is_empty() => {
             tracing::warn!(%repo, skipped = ?report.skipped, "a Warg release was cached but not indexed");
         }
@@ -142,44 +142,56 @@ async fn cache_release(
 
 /// Streams a downloaded file into the blob store, checking its digest.
 async fn store_file(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Upstream,
     repo: &RepoName,
     digest: &Digest,
     path: &std::path::Path,
-) -> ApiResult<u64> {
+) -> Result<u64, Error> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
-        Error::Local(format!(
+        UpstreamError::Local(format!(
             "cannot read the Warg download {}: {e}",
             path.display()
         ))
     })?;
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-    store_verified(app, repo, digest, stream, upstream.config.timeout)
-        .await?
-        .map_err(|_| {
-            Error::Corrupt {
-                upstream: upstream.name().to_string(),
-                what: format!("content for {digest}"),
-            }
-            .into()
-        })
+    store_verified(
+        &proxy.registry,
+        repo,
+        digest,
+        stream,
+        upstream.config.timeout,
+    )
+    .await?
+    .map_err(|_| {
+        UpstreamError::Corrupt {
+            upstream: upstream.name().to_string(),
+            what: format!("content for {digest}"),
+        }
+        .into()
+    })
 }
 
 /// Stores a small blob the gateway made itself.
 async fn store_bytes(
-    app: &AppState,
+    proxy: &Proxy,
     upstream: &Upstream,
     repo: &RepoName,
     bytes: &[u8],
-) -> ApiResult<Digest> {
+) -> Result<Digest, Error> {
     let digest = Digest::of(crate::digest::Algorithm::Sha256, bytes);
     let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
         bytes::Bytes::copy_from_slice(bytes),
     )]);
-    store_verified(app, repo, &digest, body, upstream.config.timeout)
-        .await?
-        .map_err(|_| Error::Local("a blob the gateway made does not hash to itself".into()))?;
+    store_verified(
+        &proxy.registry,
+        repo,
+        &digest,
+        body,
+        upstream.config.timeout,
+    )
+    .await?
+    .map_err(|_| UpstreamError::Local("a blob the gateway made does not hash to itself".into()))?;
     Ok(digest)
 }
 

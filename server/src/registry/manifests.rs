@@ -14,7 +14,7 @@
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorCode};
+use super::Error;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -88,14 +88,14 @@ pub async fn stored(
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request(ErrorCode::ManifestInvalid, message)
+fn invalid(message: impl Into<String>) -> Error {
+    Error::ManifestInvalid(message.into())
 }
 
 /// Parses and checks a manifest. `content_type` is the request's
 /// `Content-Type` (parameters ignored); it must agree with the document's
 /// own `mediaType` when both are present.
-pub fn inspect(content_type: Option<&str>, body: &[u8]) -> Result<ManifestFacts, ApiError> {
+pub fn inspect(content_type: Option<&str>, body: &[u8]) -> Result<ManifestFacts, Error> {
     let document: Value = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("manifest is not valid JSON: {e}")))?;
     let Some(object) = document.as_object() else {
@@ -137,7 +137,7 @@ pub fn inspect(content_type: Option<&str>, body: &[u8]) -> Result<ManifestFacts,
     }
 }
 
-fn image_manifest(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiError> {
+fn image_manifest(media_type: &str, body: &[u8]) -> Result<ManifestFacts, Error> {
     let manifest: ImageManifest = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not a valid image manifest: {e}")))?;
     let mut blobs = vec![manifest.config().digest().to_string()];
@@ -166,7 +166,7 @@ fn image_manifest(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiErr
     })
 }
 
-fn image_index(media_type: &str, body: &[u8]) -> Result<ManifestFacts, ApiError> {
+fn image_index(media_type: &str, body: &[u8]) -> Result<ManifestFacts, Error> {
     let index: ImageIndex = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not a valid image index: {e}")))?;
     Ok(ManifestFacts {

@@ -25,14 +25,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use futures::Stream;
 use tokio::time::{Instant, Sleep};
 use uuid::Uuid;
 
-use crate::app::App;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use super::{Error, Registry};
 use crate::names::RepoName;
 
 /// Longest owner key kept (user names are at most 64 characters; this
@@ -73,15 +71,19 @@ impl UploadOwner {
     }
 }
 
-/// Opens an upload session of `repo` for `owner`, or answers 429
-/// `TOOMANYREQUESTS` with `Retry-After` when the owner already holds
-/// `uploads.max_sessions_per_client` open sessions.
-pub async fn open_session(app: &App, repo: &RepoName, owner: &UploadOwner) -> ApiResult<Uuid> {
-    let limits = &app.config.uploads;
+/// Opens an upload session of `repo` for `owner`, or refuses
+/// ([`Error::TooManySessions`]: 429 with `Retry-After`) when the owner
+/// already holds `uploads.max_sessions_per_client` open sessions.
+pub async fn open_session(
+    registry: &Registry,
+    repo: &RepoName,
+    owner: &UploadOwner,
+) -> Result<Uuid, Error> {
+    let limits = registry.limits();
     let max_age = i64::try_from(limits.max_age.as_millis()).unwrap_or(i64::MAX);
     let live_since = crate::db::now_millis().saturating_sub(max_age);
     let id = Uuid::new_v4();
-    match app
+    match registry
         .db
         .create_upload(
             id,
@@ -93,48 +95,43 @@ pub async fn open_session(app: &App, repo: &RepoName, owner: &UploadOwner) -> Ap
         .await?
     {
         Ok(()) => Ok(id),
-        Err(open) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::TooManyRequests,
-            format!(
-                "you have {open} upload sessions open, the most one client may hold \
-                 (uploads.max_sessions_per_client); finish (PUT) or cancel (DELETE) open \
-                 uploads, or let them expire after {}, then retry",
-                humantime::format_duration(limits.max_age)
-            ),
-        )
-        .with_header(header::RETRY_AFTER, "30")),
+        Err(open) => Err(Error::TooManySessions {
+            open,
+            max_age: limits.max_age,
+        }),
     }
 }
 
 /// Counts a body being streamed into storage for as long as it lives.
 /// Holds one of the `uploads.max_concurrent` permits; without one the
-/// request gets 429 and a `Retry-After`, rather than piling up.
+/// request is refused ([`Error::UploadsBusy`]: 429 with `Retry-After`)
+/// rather than piling up.
 pub(super) struct UploadInProgress {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl UploadInProgress {
-    pub(super) fn start(app: &App) -> ApiResult<Self> {
-        let permit = app.upload_slots.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::TooManyRequests,
-                "the registry is receiving as many uploads as it is configured for; retry shortly",
-            )
-            .with_header(header::RETRY_AFTER, "2")
-        })?;
+    pub(super) fn start(registry: &Registry) -> Result<Self, Error> {
+        let permit = registry
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::UploadsBusy)?;
         crate::metrics::global().uploads_in_progress.inc();
         Ok(Self { _permit: permit })
     }
 
     /// The request body, held to `uploads.body_min_rate` for as long as it
     /// holds this slot.
-    pub(super) fn metered(&self, app: &App, body: Body) -> MinRate<axum::body::BodyDataStream> {
+    pub(super) fn metered(
+        &self,
+        registry: &Registry,
+        body: Body,
+    ) -> MinRate<axum::body::BodyDataStream> {
         MinRate::new(
             body.into_data_stream(),
-            app.config.uploads.body_min_rate,
-            app.config.uploads.body_rate_window,
+            registry.limits.body_min_rate,
+            registry.limits.body_rate_window,
         )
     }
 }

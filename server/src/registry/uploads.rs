@@ -12,15 +12,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Body;
-use axum::http::{StatusCode, header};
 use futures::StreamExt;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::App;
+use super::{Error, Registry};
 use crate::db::{BlobClaim, ChunkConflict, ChunkRow, UploadRow};
 use crate::digest::{Algorithm, Digest, Hasher};
-use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names::RepoName;
 use crate::registry::upload_limits::UploadInProgress;
 use crate::storage::{StorageKey, pump};
@@ -51,46 +48,19 @@ impl HashCache {
     }
 }
 
-fn blob_upload_unknown(id: Uuid) -> ApiError {
-    ApiError::not_found(
-        ErrorCode::BlobUploadUnknown,
-        format!(
-            "upload {id} does not exist (it was finished, cancelled or expired); start a new upload"
-        ),
-    )
-}
-
 /// Looks up a session of `repo`; sessions of other repositories are unknown here.
-pub async fn find_session(app: &App, repo: &RepoName, id: &str) -> ApiResult<UploadRow> {
+pub async fn find_session(
+    registry: &Registry,
+    repo: &RepoName,
+    id: &str,
+) -> Result<UploadRow, Error> {
     let Ok(id) = id.parse::<Uuid>() else {
-        return Err(ApiError::not_found(
-            ErrorCode::BlobUploadUnknown,
-            format!("{id:?} is not an upload id this registry issued"),
-        ));
+        return Err(Error::NotAnUploadId(id.to_string()));
     };
-    match app.db.get_upload(id).await? {
+    match registry.db.get_upload(id).await? {
         Some(row) if row.repository == repo.as_str() => Ok(row),
-        _ => Err(blob_upload_unknown(id)),
+        _ => Err(Error::UploadUnknown(id)),
     }
-}
-
-/// The answer to a chunk that does not start where the session stands.
-pub fn range_not_satisfiable(repo: &RepoName, id: Uuid, committed: u64, start: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::RANGE_NOT_SATISFIABLE,
-        ErrorCode::BlobUploadInvalid,
-        format!(
-            "chunk starts at byte {start} but the upload has {committed} bytes; \
-             resume from byte {committed} (GET the upload URL to check)"
-        ),
-    )
-    .with_detail(json!({ "committed": committed, "start": start }))
-    .with_header(header::LOCATION, &upload_location(repo, id))
-    .with_header(header::RANGE, &range_header(committed))
-    .with_header(
-        header::HeaderName::from_static("docker-upload-uuid"),
-        &id.to_string(),
-    )
 }
 
 pub fn upload_location(repo: &RepoName, id: Uuid) -> String {
@@ -106,19 +76,24 @@ pub fn range_header(committed: u64) -> String {
 /// comes from `Content-Range` when the client sent one. Returns the new
 /// committed size.
 pub async fn append_chunk(
-    app: &App,
+    registry: &Registry,
     repo: &RepoName,
     session: &UploadRow,
     start: u64,
     expected_len: Option<u64>,
     body: Body,
-) -> ApiResult<u64> {
+) -> Result<u64, Error> {
     let id = session.id;
     if start != session.committed {
-        return Err(range_not_satisfiable(repo, id, session.committed, start));
+        return Err(Error::ChunkOutOfOrder {
+            repo: repo.clone(),
+            id,
+            committed: session.committed,
+            start,
+        });
     }
-    app.db.touch_upload(id).await?;
-    let running = app.upload_hashes.take(id, start);
+    registry.db.touch_upload(id).await?;
+    let running = registry.hashes.take(id, start);
     let resumable_hash = running.is_some() || start == 0;
     let hasher = running.unwrap_or_else(|| Hasher::new(Algorithm::Sha256));
     let chunk_id = Uuid::new_v4();
@@ -127,50 +102,50 @@ pub async fn append_chunk(
         chunk: chunk_id,
     };
     // The slot first: a refused body leaves no staged write behind.
-    let in_progress = UploadInProgress::start(app)?;
-    let writer = app.storage.writer(chunk).await?;
+    let in_progress = UploadInProgress::start(registry)?;
+    let writer = registry.storage.writer(chunk).await?;
     let (writer, pumped) = pump(
-        in_progress.metered(app, body),
+        in_progress.metered(registry, body),
         writer,
         vec![hasher],
-        app.config.uploads.body_idle_timeout,
+        registry.limits.body_idle_timeout,
     )
     .await?;
     if let Some(expected) = expected_len
         && expected != pumped.size
     {
         writer.abort().await;
-        return Err(ApiError::bad_request(
-            ErrorCode::SizeInvalid,
-            format!(
-                "Content-Range announced {expected} bytes but the body had {}",
-                pumped.size
-            ),
-        ));
+        return Err(Error::SizeMismatch {
+            announced: expected,
+            received: pumped.size,
+        });
     }
     if pumped.size == 0 {
         writer.abort().await;
         return Ok(session.committed);
     }
     writer.commit().await?;
-    match app
+    match registry
         .db
         .commit_chunk(id, start, pumped.size, chunk_id)
         .await?
     {
         Ok(end) => {
             if resumable_hash && let Some(hasher) = pumped.hashers.into_iter().next() {
-                app.upload_hashes.put(id, end, hasher);
+                registry.hashes.put(id, end, hasher);
             }
             Ok(end)
         }
         Err(conflict) => {
-            app.storage.delete(chunk).await?;
+            registry.storage.delete(chunk).await?;
             match conflict {
-                ChunkConflict::Moved(committed) => {
-                    Err(range_not_satisfiable(repo, id, committed, start))
-                }
-                ChunkConflict::Gone => Err(blob_upload_unknown(id)),
+                ChunkConflict::Moved(committed) => Err(Error::ChunkOutOfOrder {
+                    repo: repo.clone(),
+                    id,
+                    committed,
+                    start,
+                }),
+                ChunkConflict::Gone => Err(Error::UploadUnknown(id)),
             }
         }
     }
@@ -179,39 +154,45 @@ pub async fn append_chunk(
 /// Completes a session: verifies the staged bytes against `digest`, makes
 /// the blob visible in `repo`, and removes the session.
 pub async fn finish_session(
-    app: &App,
+    registry: &Registry,
     repo: &RepoName,
     session: &UploadRow,
     digest: &Digest,
-) -> ApiResult<()> {
+) -> Result<(), Error> {
     let id = session.id;
-    let chunks = app.db.upload_chunks(id).await?;
+    let chunks = registry.db.upload_chunks(id).await?;
     check_contiguous(&chunks, session.committed)?;
     // Claimed before the object is put in place (or found already there),
     // so GC cannot delete it before the link commits.
-    let claim = app.db.claim_blob(&digest.to_string()).await?;
-    let computed = match place_staged(app, session, &chunks, digest).await {
+    let claim = registry.db.claim_blob(&digest.to_string()).await?;
+    let computed = match place_staged(registry, session, &chunks, digest).await {
         Ok(computed) => computed,
         Err(error) => {
-            release(app, claim).await;
+            release(registry, claim).await;
             return Err(error);
         }
     };
     if &computed != digest {
-        release(app, claim).await;
-        discard_session(app, id).await?;
-        return Err(digest_mismatch(digest, &computed));
+        release(registry, claim).await;
+        discard_session(registry, id).await?;
+        return Err(Error::DigestMismatch {
+            expected: digest.clone(),
+            computed,
+        });
     }
     let size = i64::try_from(session.committed).unwrap_or(i64::MAX);
-    app.db.link_new_blob(repo.as_str(), claim, size).await?;
-    discard_session(app, id).await?;
+    registry
+        .db
+        .link_new_blob(repo.as_str(), claim, size)
+        .await?;
+    discard_session(registry, id).await?;
     Ok(())
 }
 
 /// Ends a claim whose write failed; a claim left behind only delays GC of
 /// that blob until it expires, so failing here is a warning.
-async fn release(app: &App, claim: BlobClaim) {
-    if let Err(error) = app.db.release_claim(claim).await {
+async fn release(registry: &Registry, claim: BlobClaim) {
+    if let Err(error) = registry.db.release_claim(claim).await {
         tracing::warn!(%error, "cannot release a blob claim; it expires on its own");
     }
 }
@@ -219,17 +200,17 @@ async fn release(app: &App, claim: BlobClaim) {
 /// Puts a session's staged bytes in place as the blob `digest` if they
 /// hash to it, and returns the digest they have.
 async fn place_staged(
-    app: &App,
+    registry: &Registry,
     session: &UploadRow,
     chunks: &[ChunkRow],
     digest: &Digest,
-) -> ApiResult<Digest> {
+) -> Result<Digest, Error> {
     let id = session.id;
     let target = StorageKey::Blob(digest);
-    let already_stored =
-        app.db.blob_stored(&digest.to_string()).await? && app.storage.exists(target).await?;
-    let cached = app
-        .upload_hashes
+    let already_stored = registry.db.blob_stored(&digest.to_string()).await?
+        && registry.storage.exists(target).await?;
+    let cached = registry
+        .hashes
         .take(id, session.committed)
         .filter(|h| h.algorithm() == digest.algorithm());
 
@@ -241,20 +222,20 @@ async fn place_staged(
         };
         let computed = match cached {
             Some(hasher) => hasher.finish(),
-            None => hash_chunks(app, id, chunks, digest.algorithm()).await?,
+            None => hash_chunks(registry, id, chunks, digest.algorithm()).await?,
         };
         if &computed == digest {
-            app.storage.rename(chunk, target).await?;
+            registry.storage.rename(chunk, target).await?;
         }
         computed
     } else if already_stored || chunks.is_empty() {
         let computed = match cached {
             Some(hasher) => hasher.finish(),
-            None => hash_chunks(app, id, chunks, digest.algorithm()).await?,
+            None => hash_chunks(registry, id, chunks, digest.algorithm()).await?,
         };
         if &computed == digest && !already_stored {
             // The empty blob.
-            app.storage.writer(target).await?.commit().await?;
+            registry.storage.writer(target).await?.commit().await?;
         }
         computed
     } else if let Some(hasher) = cached {
@@ -262,7 +243,8 @@ async fn place_staged(
         // then join them without hashing the bytes again.
         let computed = hasher.finish();
         if &computed == digest {
-            app.storage
+            registry
+                .storage
                 .concatenate(
                     &chunk_keys(id, chunks),
                     StorageKey::UploadAssembly(id),
@@ -275,10 +257,10 @@ async fn place_staged(
         // Several chunks staged by another process or before a restart:
         // concatenate into the final object while hashing, committing only
         // if the digest matches.
-        let mut writer = app.storage.writer(target).await?;
+        let mut writer = registry.storage.writer(target).await?;
         let mut hasher = Hasher::new(digest.algorithm());
         let parts = chunk_keys(id, chunks);
-        let written = app
+        let written = registry
             .storage
             .write_parts(&mut writer, &parts, |bytes| hasher.update(bytes))
             .await;
@@ -301,23 +283,26 @@ async fn place_staged(
 /// Stores a whole blob sent in one request body, verifying its digest
 /// before it becomes visible.
 pub async fn store_monolithic(
-    app: &App,
+    registry: &Registry,
     repo: &RepoName,
     digest: &Digest,
     body: Body,
-) -> ApiResult<()> {
-    let in_progress = UploadInProgress::start(app)?;
+) -> Result<(), Error> {
+    let in_progress = UploadInProgress::start(registry)?;
     let stored = store_verified(
-        app,
+        registry,
         repo,
         digest,
-        in_progress.metered(app, body),
-        app.config.uploads.body_idle_timeout,
+        in_progress.metered(registry, body),
+        registry.limits.body_idle_timeout,
     )
     .await?;
     match stored {
         Ok(_) => Ok(()),
-        Err(computed) => Err(digest_mismatch(digest, &computed)),
+        Err(computed) => Err(Error::DigestMismatch {
+            expected: digest.clone(),
+            computed,
+        }),
     }
 }
 
@@ -326,17 +311,17 @@ pub async fn store_monolithic(
 /// (with nothing stored) the digest the bytes really have. A stream silent
 /// for `idle_timeout` is abandoned.
 pub async fn store_verified<S, E>(
-    app: &App,
+    registry: &Registry,
     repo: &RepoName,
     digest: &Digest,
     stream: S,
     idle_timeout: std::time::Duration,
-) -> ApiResult<Result<u64, Digest>>
+) -> Result<Result<u64, Digest>, Error>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let writer = app.storage.writer(StorageKey::Blob(digest)).await?;
+    let writer = registry.storage.writer(StorageKey::Blob(digest)).await?;
     let (writer, pumped) = pump(
         stream,
         writer,
@@ -355,7 +340,7 @@ where
     }
     // Claimed before the object appears, so GC cannot delete it before
     // the link commits.
-    let claim = match app.db.claim_blob(&digest.to_string()).await {
+    let claim = match registry.db.claim_blob(&digest.to_string()).await {
         Ok(claim) => claim,
         Err(error) => {
             writer.abort().await;
@@ -363,42 +348,40 @@ where
         }
     };
     if let Err(error) = writer.commit().await {
-        release(app, claim).await;
+        release(registry, claim).await;
         return Err(error.into());
     }
     let size = i64::try_from(pumped.size).unwrap_or(i64::MAX);
-    app.db.link_new_blob(repo.as_str(), claim, size).await?;
+    registry
+        .db
+        .link_new_blob(repo.as_str(), claim, size)
+        .await?;
     Ok(Ok(pumped.size))
 }
 
 /// Removes a session's rows and staged bytes.
-pub async fn discard_session(app: &App, id: Uuid) -> ApiResult<bool> {
-    app.upload_hashes.forget(id);
-    let existed = app.db.delete_upload(id).await?;
-    app.storage.delete_prefix(StorageKey::Upload(id)).await?;
+pub async fn discard_session(registry: &Registry, id: Uuid) -> Result<bool, Error> {
+    registry.hashes.forget(id);
+    let existed = registry.db.delete_upload(id).await?;
+    registry
+        .storage
+        .delete_prefix(StorageKey::Upload(id))
+        .await?;
     Ok(existed)
 }
 
-fn digest_mismatch(expected: &Digest, computed: &Digest) -> ApiError {
-    ApiError::bad_request(
-        ErrorCode::DigestInvalid,
-        format!("the uploaded content has digest {computed}, not {expected}; nothing was stored, upload again"),
-    )
-    .with_detail(json!({ "expected": expected.to_string(), "computed": computed.to_string() }))
-}
-
-fn check_contiguous(chunks: &[ChunkRow], committed: u64) -> ApiResult<()> {
+fn check_contiguous(chunks: &[ChunkRow], committed: u64) -> Result<(), Error> {
     let mut offset = 0;
     for chunk in chunks {
         if chunk.start != offset {
-            return Err(ApiError::internal(format!(
+            return Err(Error::Inconsistent(format!(
                 "upload chunks leave a gap at byte {offset}"
             )));
         }
         offset += chunk.length;
     }
     if offset != committed {
-        return Err(ApiError::internal(format!(
+        return Err(Error::Inconsistent(format!(
             "upload chunks cover {offset} of {committed} bytes"
         )));
     }
@@ -418,14 +401,14 @@ fn chunk_keys(upload: Uuid, chunks: &[ChunkRow]) -> Vec<StorageKey<'static>> {
 
 /// Re-reads staged chunks to hash them (the slow path after a restart).
 async fn hash_chunks(
-    app: &App,
+    registry: &Registry,
     id: Uuid,
     chunks: &[ChunkRow],
     algorithm: Algorithm,
-) -> ApiResult<Digest> {
+) -> Result<Digest, Error> {
     let mut hasher = Hasher::new(algorithm);
     for key in chunk_keys(id, chunks) {
-        let mut stream = app.storage.read(key, None).await?.stream;
+        let mut stream = registry.storage.read(key, None).await?.stream;
         while let Some(bytes) = stream.next().await {
             hasher.update(&bytes?);
         }

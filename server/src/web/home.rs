@@ -11,9 +11,9 @@ use maud::{Markup, html};
 use super::format::{headline, package_href, time};
 use super::session::Session;
 use super::{Page, PageResult, respond};
-use crate::app::AppState;
 use crate::db::PackageActivity;
 use crate::packages::versions::description;
+use crate::state::AppState;
 
 /// How many recently published packages the home page lists.
 const RECENT: usize = 10;

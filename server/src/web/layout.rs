@@ -9,8 +9,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::session::Session;
 use super::style;
-use crate::app::App;
 use crate::names::registry_authority;
+use crate::state::App;
 
 /// A whole HTML document around `body`.
 pub fn document(app: &App, session: &Session, title: &str, body: Markup) -> Markup {

@@ -19,8 +19,8 @@ use maud::html;
 use super::layout::logout_form;
 use super::session::Session;
 use super::{Page, PageError, html_response, respond};
-use crate::app::AppState;
 use crate::auth::{AuthError, Scope, Via};
+use crate::state::AppState;
 
 /// Sign-in forms are a few hundred bytes.
 const MAX_FORM: usize = 16 * 1024;

@@ -35,8 +35,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use crate::app::App;
 use crate::error::ApiError;
+use crate::state::App;
 use session::Session;
 
 /// A rendered page body and what to answer with it.

@@ -12,11 +12,11 @@ use super::format::{
 };
 use super::session::Session;
 use super::{Page, PageError, PageResult, respond};
-use crate::app::AppState;
 use crate::db::IndexedVersion;
 use crate::names::registry_authority;
 use crate::packages::naming::{self, is_label};
 use crate::packages::versions::sort_newest_first;
+use crate::state::AppState;
 
 pub async fn show(
     State(app): State<AppState>,

@@ -9,10 +9,10 @@ use maud::html;
 use super::format::{headline, package_href};
 use super::session::Session;
 use super::{Page, PageResult, respond};
-use crate::app::AppState;
 use crate::auth::listing::visible_page;
 use crate::packages::naming::is_label;
 use crate::packages::versions::description;
+use crate::state::AppState;
 
 /// Packages per page.
 const PAGE: usize = 20;

@@ -24,12 +24,12 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use crate::app::{App, AppState};
 use crate::auth::{AuthError, Caller};
 use crate::client_addr::{Peer, client_from_headers};
 use crate::config::AuthMode;
 use crate::middleware::auth::may_pull;
 use crate::packages::naming;
+use crate::state::{App, AppState};
 
 const SESSION: &str = "wkg-session";
 const CSRF: &str = "wkg-csrf";

@@ -18,9 +18,9 @@ use super::session::Session;
 use super::wit::{render as render_wit, tokenize};
 use super::wit_outline::{Item, Section, SectionKind, outline};
 use super::{Page, PageError, PageResult, respond};
-use crate::app::AppState;
 use crate::db::IndexedVersion;
 use crate::packages::naming::is_label;
+use crate::state::AppState;
 
 pub async fn show(
     State(app): State<AppState>,

@@ -226,7 +226,7 @@ async fn serve(toml: &str) -> (wkg_gateway::Server, TempDir) {
         data.path().display().to_string()
     ))
     .unwrap();
-    (wkg_gateway::Server::bind(config).await.unwrap(), data)
+    (wkg_gateway::app::bind(config).await.unwrap(), data)
 }
 
 #[tokio::test]

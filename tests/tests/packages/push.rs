@@ -538,7 +538,7 @@ async fn validations_beyond_the_slots_and_queue_are_refused_with_retry_after() {
             .await;
     let (manifest, blobs) = wasm_blobs(&app, "ns/busy", &fixtures::component()).await;
     // Held the way a running validation holds it.
-    let held = app.app.validations.enter().await.unwrap();
+    let held = app.app.packages.validations().enter().await.unwrap();
     let response = app
         .put_manifest("ns/busy", "1.0.0", OCI_MANIFEST, &manifest)
         .await;
@@ -556,7 +556,7 @@ async fn validations_beyond_the_slots_and_queue_are_refused_with_retry_after() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(
-        app.app.validations.available(),
+        app.app.packages.validations().available(),
         1,
         "the slot was given back"
     );
@@ -571,7 +571,7 @@ async fn a_validation_waits_in_the_queue_while_a_full_queue_refuses() {
             .await;
     let (first, _) = wasm_blobs(&app, "ns/queue", &fixtures::component()).await;
     let (second, blobs) = wasm_blobs(&app, "ns/queue", &core_module()).await;
-    let held = app.app.validations.enter().await.unwrap();
+    let held = app.app.packages.validations().enter().await.unwrap();
     let waiting = tokio::spawn({
         let client = app.client.clone();
         let url = app.url("/v2/ns/queue/manifests/1.0.0");
@@ -587,7 +587,7 @@ async fn a_validation_waits_in_the_queue_while_a_full_queue_refuses() {
         }
     });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while app.app.validations.waiting() < 1 {
+    while app.app.packages.validations().waiting() < 1 {
         assert!(
             std::time::Instant::now() < deadline,
             "the first push never queued"

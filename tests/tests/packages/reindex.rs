@@ -202,7 +202,9 @@ async fn index_reads_and_reindex_see_only_layers_linked_in_the_repository() {
 
     // Reindexing reads through the repository's links too: it refuses the
     // foreign layer rather than index alice's content for evil/pkg.
-    let report = index_repository(&app.app, "evil/pkg", false).await.unwrap();
+    let report = index_repository(&app.app.packages, "evil/pkg", false)
+        .await
+        .unwrap();
     assert_eq!(report.indexed, 0);
     assert!(
         report.skipped.len() == 1 && report.skipped[0].contains("foreign layer"),

@@ -117,7 +117,7 @@ async fn proxied_pulls_are_served_while_validation_is_busy() {
     ))
     .await;
 
-    let held = gateway.app.validations.enter().await.unwrap();
+    let held = gateway.app.packages.validations().enter().await.unwrap();
     let response = get(&gateway, "/v2/example/busy/manifests/1.0.0").await;
     assert_eq!(response.status(), StatusCode::OK);
     let manifest: Value = response.json().await.unwrap();

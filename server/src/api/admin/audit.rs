@@ -5,9 +5,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct AuditQuery {

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::admin;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
 
 pub async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "users": admin::list_users(&app.db).await? })))

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use super::{DOCKER_CONTENT_DIGEST, digest, repo, set};
-use crate::app::AppState;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
@@ -18,6 +17,7 @@ use crate::metrics::global;
 use crate::names::RepoName;
 use crate::proxy::Upstream;
 use crate::proxy::flight::BlobFetch;
+use crate::state::AppState;
 use crate::storage::StorageKey;
 
 /// Where a requested blob is.
@@ -71,8 +71,7 @@ async fn size_here(
         Located::Upstream(upstream) => {
             let stored = app
                 .proxy
-                .flights
-                .fetch_to_store(app, &upstream, repo.as_str(), digest)
+                .fetch_blob_to_store(&upstream, repo.as_str(), digest)
                 .await?;
             let size = if stored {
                 app.db
@@ -114,8 +113,7 @@ pub async fn head(
         global().upstream_cache(upstream.name(), "blob", "miss");
         let fetch = app
             .proxy
-            .flights
-            .fetch(&app, upstream, repo.as_str(), &digest)
+            .fetch_blob(upstream, repo.as_str(), &digest)
             .await?;
         match fetch {
             BlobFetch::Streaming {
@@ -148,8 +146,7 @@ pub async fn get(
     {
         let fetch = app
             .proxy
-            .flights
-            .fetch(&app, upstream, repo.as_str(), &digest)
+            .fetch_blob(upstream, repo.as_str(), &digest)
             .await?;
         match fetch {
             BlobFetch::Streaming { length, body } => {

@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{Page, set};
-use crate::app::AppState;
 use crate::auth::listing::visible_page;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::middleware::auth::{caller_of, may_pull};
+use crate::state::AppState;
 
 pub async fn list(
     State(app): State<AppState>,

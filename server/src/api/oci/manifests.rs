@@ -8,13 +8,13 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::{DOCKER_CONTENT_DIGEST, OCI_SUBJECT, repo, set};
-use crate::app::AppState;
 use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim, VersionConflict};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 use crate::names::{Reference, RepoName};
 use crate::registry::manifests::{MAX_MANIFEST_BYTES, inspect};
+use crate::state::AppState;
 
 async fn resolve(
     app: &AppState,
@@ -83,7 +83,8 @@ async fn lookup(
         let headers = manifest_headers(&record);
         return Ok((record, headers));
     };
-    let Some(served) = crate::proxy::manifests::resolve(app, upstream, &repo, &reference).await?
+    let Some(served) =
+        crate::proxy::manifests::resolve(&app.proxy, upstream, &repo, &reference).await?
     else {
         return Err(ApiError::not_found(
             ErrorCode::ManifestUnknown,
@@ -154,7 +155,7 @@ pub async fn put(
         return Err(content_unknown(&repo, &missing));
     }
 
-    let package = crate::packages::check_manifest(&app, repo.as_str(), &facts).await?;
+    let package = crate::packages::check_manifest(&app.packages, repo.as_str(), &facts).await?;
     let digest_text = digest.to_string();
     let mut references: Vec<(String, &'static str)> =
         facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
@@ -177,7 +178,7 @@ pub async fn put(
     // A semver tag is a package version: pinned to its Wasm content forever.
     let content = package
         .as_ref()
-        .map(|p| p.version_content(&app, repo.as_str(), &facts));
+        .map(|p| p.version_content(&app.packages, repo.as_str(), &facts));
     let claim = tag
         .filter(|t| semver::Version::parse(t).is_ok())
         .map(|version| VersionClaim {

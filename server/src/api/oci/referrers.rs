@@ -8,10 +8,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{OCI_FILTERS_APPLIED, digest, repo, set};
-use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::registry::manifests::OCI_INDEX;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ReferrersQuery {

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{Page, repo, set};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
 
 pub async fn list(
     State(app): State<AppState>,
@@ -18,7 +18,8 @@ pub async fn list(
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
     if let Some(upstream) = app.proxy.upstream_for(repo.as_str()) {
-        let Some((all, warning)) = crate::proxy::tags::merged(&app, upstream, &repo).await? else {
+        let Some((all, warning)) = crate::proxy::tags::merged(&app.proxy, upstream, &repo).await?
+        else {
             return Err(ApiError::not_found(
                 ErrorCode::NameUnknown,
                 format!(

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID, digest, repo, set};
-use crate::app::AppState;
 use crate::db::UploadRow;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -21,6 +20,7 @@ use crate::registry::uploads::{
     append_chunk, discard_session, find_session, finish_session, range_header, store_monolithic,
     upload_location,
 };
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
@@ -78,14 +78,14 @@ pub async fn start(
     }
     if let Some(text) = &query.digest {
         let digest = digest(text)?;
-        store_monolithic(&app, &repo, &digest, body).await?;
+        store_monolithic(&app.registry, &repo, &digest, body).await?;
         return Ok(blob_created(&repo, &digest));
     }
     let owner = UploadOwner::of(
         caller.user.as_deref(),
         client_address(&app, &extensions, &headers),
     );
-    let id = open_session(&app, &repo, &owner).await?;
+    let id = open_session(&app.registry, &repo, &owner).await?;
     Ok(session_response(StatusCode::ACCEPTED, &repo, id, 0))
 }
 
@@ -133,7 +133,7 @@ pub async fn status(
     ApiPath((name, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    let session = find_session(&app, &repo, &id).await?;
+    let session = find_session(&app.registry, &repo, &id).await?;
     Ok(session_response(
         StatusCode::NO_CONTENT,
         &repo,
@@ -149,7 +149,7 @@ pub async fn append(
     body: Body,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    let session = find_session(&app, &repo, &id).await?;
+    let session = find_session(&app.registry, &repo, &id).await?;
     let committed = stage_body(&app, &repo, &session, &headers, body).await?;
     Ok(session_response(
         StatusCode::ACCEPTED,
@@ -167,7 +167,7 @@ pub async fn finish(
     body: Body,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    let session = find_session(&app, &repo, &id).await?;
+    let session = find_session(&app.registry, &repo, &id).await?;
     let Some(text) = query.digest else {
         return Err(ApiError::bad_request(
             ErrorCode::DigestInvalid,
@@ -180,7 +180,7 @@ pub async fn finish(
         committed,
         ..session
     };
-    finish_session(&app, &repo, &session, &digest).await?;
+    finish_session(&app.registry, &repo, &session, &digest).await?;
     Ok(blob_created(&repo, &digest))
 }
 
@@ -189,8 +189,8 @@ pub async fn cancel(
     ApiPath((name, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    let session = find_session(&app, &repo, &id).await?;
-    discard_session(&app, session.id).await?;
+    let session = find_session(&app.registry, &repo, &id).await?;
+    discard_session(&app.registry, session.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -244,7 +244,7 @@ async fn stage_body(
     if content_length == Some(0) && expected.is_none() {
         return Ok(session.committed);
     }
-    append_chunk(app, repo, session, start, expected, body).await
+    Ok(append_chunk(&app.registry, repo, session, start, expected, body).await?)
 }
 
 /// `start-end`, `bytes=start-end` or `bytes start-end/total`, with end ≥ start.

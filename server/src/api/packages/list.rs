@@ -6,12 +6,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{description, latest};
-use crate::app::AppState;
 use crate::auth::listing::visible_page;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
 use crate::middleware::auth::{caller_of, may_pull};
 use crate::packages::naming::{self, is_kebab_case, is_label};
+use crate::state::AppState;
 
 /// Longest `cursor` (openapi.yaml says the same): the `ns:name` of a
 /// repository name that fits 255 characters.

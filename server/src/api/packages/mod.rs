@@ -8,12 +8,12 @@ pub mod yank;
 
 use serde_json::{Map, Value, json};
 
-use crate::app::App;
 use crate::db::IndexedVersion;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::packages::naming::{self, is_label};
 use crate::packages::reindex::index_repository;
 use crate::packages::versions::{description, highest, latest, parse_json, sort_newest_first};
+use crate::state::App;
 
 /// On a miss, indexes the package's repository (content pushed before the
 /// index existed) and says whether that found anything. The list endpoint
@@ -23,7 +23,10 @@ pub async fn index_on_miss(app: &App, namespace: &str, name: &str) -> ApiResult<
     if !app.db.repository_exists(&repository).await? {
         return Ok(false);
     }
-    Ok(index_repository(app, &repository, true).await?.indexed > 0)
+    Ok(index_repository(&app.packages, &repository, true)
+        .await?
+        .indexed
+        > 0)
 }
 
 /// Validated `{ns}/{name}` path parameters.

@@ -15,12 +15,12 @@ use super::{
     summary, version_param, version_unknown,
 };
 use crate::api::oci::set;
-use crate::app::AppState;
 use crate::db::IndexedVersion;
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::packages::naming;
+use crate::state::AppState;
 
 pub async fn package(
     State(app): State<AppState>,

@@ -7,9 +7,9 @@ use axum::extract::State;
 use serde_json::Value;
 
 use super::{detail, package_name, version_param, version_unknown};
-use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::ApiPath;
+use crate::state::AppState;
 
 async fn set(
     app: &AppState,

@@ -56,11 +56,11 @@ async fn uploads_beyond_the_concurrency_cap_get_429() {
 /// Polls (generously) until this gateway has `free` upload slots free.
 async fn wait_for_free_slots(app: &TestApp, free: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while app.app.upload_slots.available_permits() != free {
+    while app.app.registry.free_upload_slots() != free {
         assert!(
             std::time::Instant::now() < deadline,
             "upload slots free: {} (want {free})",
-            app.app.upload_slots.available_permits()
+            app.app.registry.free_upload_slots()
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
