@@ -374,9 +374,17 @@ impl From<crate::packages::Error> for ApiError {
         let message = error.to_string();
         match error {
             Error::Invalid(_) => ApiError::bad_request(ErrorCode::ManifestInvalid, message),
-            Error::BlobNotLinked { digest, .. } => {
+            Error::ContentUnknown { missing, .. } => {
                 ApiError::bad_request(ErrorCode::ManifestBlobUnknown, message)
-                    .with_detail(json!({ "missing": [digest] }))
+                    .with_detail(json!({ "missing": missing }))
+            }
+            Error::VersionTaken { conflict, .. } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Denied, message).with_detail(json!({
+                    "version": conflict.version,
+                    "layerDigest": conflict.layer_digest,
+                    "manifestDigest": conflict.manifest_digest,
+                    "deleted": conflict.deleted,
+                }))
             }
             Error::ValidationBusy | Error::IndexingBusy => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -6,12 +6,29 @@ pub enum Error {
     /// Not a Wasm package the registry accepts (`MANIFEST_INVALID`).
     #[error("{0}")]
     Invalid(String),
-    /// The manifest names a blob its repository does not hold. The answer
-    /// is the same whether or not another repository holds it.
+    /// The manifest names blobs or manifests its repository does not hold.
+    /// The answer is the same whether or not another repository holds them.
     #[error(
-        "the manifest refers to content not in repository {repository}: {digest}; push it first"
+        "the manifest refers to content not in repository {repository}: {}; push it first",
+        missing.join(", ")
     )]
-    BlobNotLinked { repository: String, digest: String },
+    ContentUnknown {
+        repository: String,
+        missing: Vec<String>,
+    },
+    /// The tag is a package version published with other Wasm content.
+    #[error(
+        "version {} of {repository} {} with Wasm content {} (manifest {}); published versions \
+         are immutable, so it can only ever hold that content: publish a new version instead",
+        conflict.version,
+        if conflict.deleted { "was published and then deleted" } else { "is already published" },
+        conflict.layer_digest,
+        conflict.manifest_digest
+    )]
+    VersionTaken {
+        repository: String,
+        conflict: crate::db::VersionConflict,
+    },
     /// Every validation slot is taken and the queue is full, during a push:
     /// nothing was stored for the manifest.
     #[error(

@@ -16,6 +16,7 @@
 pub mod gate;
 pub mod inspect;
 pub mod naming;
+pub mod publish;
 pub mod reindex;
 pub mod validate;
 pub mod versions;
@@ -193,9 +194,9 @@ async fn linked_size(
     blob: &BlobFacts,
 ) -> Result<u64, Error> {
     let Some(size) = packages.db.blob_size_in(repository, &blob.digest).await? else {
-        return Err(Error::BlobNotLinked {
+        return Err(Error::ContentUnknown {
             repository: repository.to_string(),
-            digest: blob.digest.clone(),
+            missing: vec![blob.digest.clone()],
         });
     };
     if size != blob.size {

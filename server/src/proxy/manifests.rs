@@ -6,12 +6,13 @@ use std::sync::Arc;
 use wkg_client::oci::RawManifest;
 
 use super::{Error, Proxy, Upstream, UpstreamError};
-use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim};
+use crate::db::ManifestRecord;
 use crate::digest::Digest;
 use crate::metrics::{UpstreamLabels, global};
 use crate::names::{Reference, RepoName};
 use crate::packages::WASM_CONFIG;
-use crate::registry::manifests::{MAX_MANIFEST_BYTES, ManifestFacts, inspect};
+use crate::packages::publish::{Manifest, Origin, store_manifest};
+use crate::registry::manifests::{MAX_MANIFEST_BYTES, ManifestFacts};
 
 /// A manifest to serve, and why it may be out of date.
 #[derive(Debug)]
@@ -227,45 +228,24 @@ pub(super) async fn store(
         .digest
         .parse()
         .map_err(|e| invalid(format!("manifest digest {}: {e}", raw.digest)))?;
-    let digest = digest.to_string();
-    let facts = inspect(None, &raw.bytes)
-        .map_err(|e| invalid(format!("its manifest {digest} is not valid: {e}")))?;
-    let mut references: Vec<(String, &'static str)> =
-        facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
-    references.extend(facts.manifests.iter().map(|d| (d.clone(), "manifest")));
-    let manifest = NewManifest {
-        repository: repo.as_str(),
+    let manifest = Manifest {
         digest: &digest,
-        media_type: &facts.media_type,
-        artifact_type: facts.artifact_type.as_deref(),
-        subject: facts.subject.as_deref(),
-        annotations: facts.annotations.clone(),
         content: &raw.bytes,
-        references,
-        require_references: false,
+        content_type: None,
     };
-    // A version is pinned once indexed (after its blobs arrive); until then
-    // the claim only refuses a version pinned to other content.
-    let claim = tag
-        .filter(|t| semver::Version::parse(t).is_ok())
-        .map(|version| VersionClaim {
-            version,
-            content: None,
-        });
-    if let PutOutcome::VersionTaken(conflict) = proxy
-        .registry
-        .db
-        .put_manifest(&manifest, tag, claim)
-        .await?
+    let stored = match store_manifest(&proxy.packages, repo, manifest, tag, Origin::Upstream).await
     {
-        let same_content = wasm_layer(&facts).is_some_and(|layer| layer == conflict.layer_digest);
-        if !same_content {
+        Ok(stored) => stored,
+        Err(crate::packages::Error::Registry(crate::registry::Error::ManifestInvalid(why))) => {
+            return Err(invalid(format!("its manifest {digest} is not valid: {why}")).into());
+        }
+        Err(crate::packages::Error::VersionTaken { conflict, .. }) => {
             version_repointed(
                 upstream,
                 repo,
                 &conflict.version,
                 &conflict.manifest_digest,
-                &digest,
+                &digest.to_string(),
             );
             return Err(invalid(format!(
                 "version {} of {repo} was cached here with other content ({}) and has been \
@@ -274,8 +254,8 @@ pub(super) async fn store(
             ))
             .into());
         }
-        proxy.registry.db.put_manifest(&manifest, tag, None).await?;
-    }
+        Err(error) => return Err(error.into()),
+    };
     if let Some(tag) = tag {
         proxy
             .registry
@@ -283,19 +263,7 @@ pub(super) async fn store(
             .record_upstream_tag(repo.as_str(), tag, upstream.name())
             .await?;
     }
-    let record = ManifestRecord {
-        digest,
-        media_type: facts.media_type.clone(),
-        content: raw.bytes.to_vec(),
-    };
-    Ok((record, facts))
-}
-
-fn wasm_layer(facts: &ManifestFacts) -> Option<&str> {
-    match facts.layers.as_slice() {
-        [layer] => Some(layer.digest.as_str()),
-        _ => None,
-    }
+    Ok((stored.record, stored.facts))
 }
 
 /// Caches a Wasm package's config and layer, then indexes its versions, so

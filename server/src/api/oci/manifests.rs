@@ -5,15 +5,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde_json::json;
 
 use super::{DOCKER_CONTENT_DIGEST, OCI_SUBJECT, repo, set};
-use crate::db::{ManifestRecord, NewManifest, PutOutcome, VersionClaim, VersionConflict};
+use crate::db::ManifestRecord;
 use crate::digest::{Algorithm, Digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 use crate::names::{Reference, RepoName};
-use crate::registry::manifests::{MAX_MANIFEST_BYTES, inspect};
+use crate::packages::publish::{Manifest, Origin, store_manifest};
+use crate::registry::manifests::MAX_MANIFEST_BYTES;
 use crate::state::AppState;
 
 async fn resolve(
@@ -143,54 +143,17 @@ pub async fn put(
     let content_type = request_headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let facts = inspect(content_type, &content)?;
-
-    let missing_blobs = app.db.missing_blobs(repo.as_str(), &facts.blobs).await?;
-    let missing_manifests = app
-        .db
-        .missing_manifests(repo.as_str(), &facts.manifests)
-        .await?;
-    if !missing_blobs.is_empty() || !missing_manifests.is_empty() {
-        let missing: Vec<String> = missing_blobs.into_iter().chain(missing_manifests).collect();
-        return Err(content_unknown(&repo, &missing));
-    }
-
-    let package = crate::packages::check_manifest(&app.packages, repo.as_str(), &facts).await?;
-    let digest_text = digest.to_string();
-    let mut references: Vec<(String, &'static str)> =
-        facts.blobs.iter().map(|d| (d.clone(), "blob")).collect();
-    references.extend(facts.manifests.iter().map(|d| (d.clone(), "manifest")));
-    let manifest = NewManifest {
-        repository: repo.as_str(),
-        digest: &digest_text,
-        media_type: &facts.media_type,
-        artifact_type: facts.artifact_type.as_deref(),
-        subject: facts.subject.as_deref(),
-        annotations: facts.annotations.clone(),
-        content: &content,
-        references,
-        require_references: true,
-    };
     let tag = match &reference {
         Reference::Tag(tag) => Some(tag.as_str()),
         Reference::Digest(_) => None,
     };
-    // A semver tag is a package version: pinned to its Wasm content forever.
-    let content = package
-        .as_ref()
-        .map(|p| p.version_content(&app.packages, repo.as_str(), &facts));
-    let claim = tag
-        .filter(|t| semver::Version::parse(t).is_ok())
-        .map(|version| VersionClaim {
-            version,
-            content: content.as_ref(),
-        });
-    match app.db.put_manifest(&manifest, tag, claim).await? {
-        PutOutcome::Stored => {}
-        PutOutcome::VersionTaken(conflict) => return Err(version_taken(&repo, &conflict)),
-        // Garbage collection removed it between the check above and the commit.
-        PutOutcome::Missing(missing) => return Err(content_unknown(&repo, &missing)),
-    }
+    let manifest = Manifest {
+        digest: &digest,
+        content: &content,
+        content_type,
+    };
+    let stored = store_manifest(&app.packages, &repo, manifest, tag, Origin::Push).await?;
+    let digest_text = stored.record.digest;
 
     let mut headers = HeaderMap::new();
     set(
@@ -200,45 +163,10 @@ pub async fn put(
     );
     set(&mut headers, DOCKER_CONTENT_DIGEST, &digest_text);
     set(&mut headers, header::CONTENT_LENGTH, "0");
-    if let Some(subject) = &facts.subject {
+    if let Some(subject) = &stored.facts.subject {
         set(&mut headers, OCI_SUBJECT, subject);
     }
     Ok((StatusCode::CREATED, headers).into_response())
-}
-
-/// `MANIFEST_BLOB_UNKNOWN` naming what the repository lacks.
-fn content_unknown(repo: &RepoName, missing: &[String]) -> ApiError {
-    ApiError::bad_request(
-        ErrorCode::ManifestBlobUnknown,
-        format!(
-            "the manifest refers to content not in repository {repo}: {}; push it first",
-            missing.join(", ")
-        ),
-    )
-    .with_detail(json!({ "missing": missing }))
-}
-
-fn version_taken(repo: &RepoName, conflict: &VersionConflict) -> ApiError {
-    let state = if conflict.deleted {
-        "was published and then deleted"
-    } else {
-        "is already published"
-    };
-    ApiError::new(
-        StatusCode::CONFLICT,
-        ErrorCode::Denied,
-        format!(
-            "version {} of {repo} {state} with Wasm content {} (manifest {}); published versions \
-             are immutable, so it can only ever hold that content: publish a new version instead",
-            conflict.version, conflict.layer_digest, conflict.manifest_digest
-        ),
-    )
-    .with_detail(json!({
-        "version": conflict.version,
-        "layerDigest": conflict.layer_digest,
-        "manifestDigest": conflict.manifest_digest,
-        "deleted": conflict.deleted,
-    }))
 }
 
 /// Reads a manifest body, refusing anything over [`MAX_MANIFEST_BYTES`]
