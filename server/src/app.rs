@@ -91,12 +91,12 @@ pub async fn open(config: Config, public_url: Url) -> Result<AppState, StartupEr
         .server
         .rate_limit
         .map(crate::client_rate::RateLimiter::new);
-    let proxy = crate::proxy::Proxy::new(&config, registry.clone(), packages.clone());
+    let repositories = crate::proxy::Proxy::new(&config, registry.clone(), packages.clone());
     let audit_refusals = crate::audit_limit::RefusalLimiter::new(&config.audit);
     Ok(Arc::new(App {
         audit_refusals,
         metrics_token,
-        proxy,
+        repositories,
         config,
         public_url,
         db,

@@ -342,6 +342,11 @@ impl From<crate::registry::Error> for ApiError {
                 HeaderName::from_static("docker-upload-uuid"),
                 &id.to_string(),
             ),
+            Error::ManifestUnknown { .. } => {
+                ApiError::not_found(ErrorCode::ManifestUnknown, message)
+            }
+            Error::BlobUnknown { .. } => ApiError::not_found(ErrorCode::BlobUnknown, message),
+            Error::RepositoryUnknown(_) => ApiError::not_found(ErrorCode::NameUnknown, message),
             Error::SizeMismatch { .. } => ApiError::bad_request(ErrorCode::SizeInvalid, message),
             Error::DigestMismatch { expected, computed } => {
                 ApiError::bad_request(ErrorCode::DigestInvalid, message).with_detail(
@@ -408,6 +413,15 @@ impl From<crate::proxy::Error> for ApiError {
             Error::Registry(error) => error.into(),
             Error::Packages(error) => error.into(),
             Error::Database(error) => error.into(),
+            Error::ManifestUnknown { .. } => {
+                ApiError::not_found(ErrorCode::ManifestUnknown, error.to_string())
+            }
+            Error::BlobUnknown { .. } => {
+                ApiError::not_found(ErrorCode::BlobUnknown, error.to_string())
+            }
+            Error::RepositoryUnknown { .. } => {
+                ApiError::not_found(ErrorCode::NameUnknown, error.to_string())
+            }
             Error::PushDenied { .. } => {
                 ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, error.to_string())
             }

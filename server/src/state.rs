@@ -26,8 +26,10 @@ pub struct App {
     pub rate_limiter: Option<crate::client_rate::RateLimiter>,
     /// Token keys, settings and login throttling.
     pub auth: crate::auth::Auth,
-    /// The pull-through cache of `[[upstream]]` registries.
-    pub proxy: crate::proxy::Proxy,
+    /// Every repository's manifests, tags and blobs, read locally or
+    /// through the pull-through cache of its namespace's `[[upstream]]`,
+    /// and which repositories take pushes.
+    pub repositories: crate::proxy::Proxy,
     /// How many refusals per source the audit log records.
     pub audit_refusals: crate::audit_limit::RefusalLimiter,
     /// The Bearer token `/metrics` requires (`[metrics] token_file`).

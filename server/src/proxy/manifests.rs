@@ -12,25 +12,8 @@ use crate::metrics::{UpstreamLabels, global};
 use crate::names::{Reference, RepoName};
 use crate::packages::WASM_CONFIG;
 use crate::packages::publish::{Manifest, Origin, store_manifest};
+use crate::registry::content::Served;
 use crate::registry::manifests::{MAX_MANIFEST_BYTES, ManifestFacts};
-
-/// A manifest to serve, and why it may be out of date.
-#[derive(Debug)]
-pub struct Served {
-    pub record: ManifestRecord,
-    /// Set when the upstream could not be asked and the cached tag is served
-    /// anyway: the text of a `Warning` header.
-    pub stale: Option<String>,
-}
-
-impl Served {
-    pub(super) fn fresh(record: ManifestRecord) -> Self {
-        Self {
-            record,
-            stale: None,
-        }
-    }
-}
 
 /// Resolves `reference` in a proxied repository; `None` when neither the
 /// cache nor the upstream has it.
@@ -39,7 +22,7 @@ pub async fn resolve(
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     reference: &Reference,
-) -> Result<Option<Served>, Error> {
+) -> Result<Option<Served<ManifestRecord>>, Error> {
     if upstream.is_warg() {
         return super::warg::resolve(proxy, upstream, repo, reference).await;
     }
@@ -73,7 +56,7 @@ async fn resolve_tag(
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     tag: &str,
-) -> Result<Option<Served>, Error> {
+) -> Result<Option<Served<ManifestRecord>>, Error> {
     let metrics = global();
     let cached = proxy
         .registry
@@ -137,7 +120,7 @@ async fn confirmed(
     repo: &RepoName,
     tag: &str,
     record: ManifestRecord,
-) -> Result<Option<Served>, Error> {
+) -> Result<Option<Served<ManifestRecord>>, Error> {
     proxy
         .registry
         .db
@@ -154,11 +137,11 @@ fn stale(
     tag: &str,
     record: ManifestRecord,
     error: &UpstreamError,
-) -> Served {
+) -> Served<ManifestRecord> {
     tracing::warn!(upstream = %upstream.name(), %repo, tag, %error, "serving a cached tag the upstream could not confirm");
     global().upstream_cache(upstream.name(), "manifest", "stale");
     Served {
-        record,
+        value: record,
         stale: Some(format!(
             "110 - \"Response is Stale: upstream {} could not be asked\"",
             upstream.name()

@@ -27,6 +27,7 @@
 //! share them; downloads in flight are per process, so two replicas may
 //! fetch the same blob once each.
 
+mod content;
 pub mod discover;
 pub mod flight;
 pub mod manifests;
@@ -42,6 +43,7 @@ use crate::names::RepoName;
 use crate::packages::Packages;
 use crate::registry::Registry;
 
+pub use content::{Proxied, RepoContent};
 pub use upstream::Upstream;
 
 /// How long an upstream that failed is left alone before it is asked again.
@@ -109,6 +111,25 @@ pub enum Error {
     Packages(#[from] crate::packages::Error),
     #[error(transparent)]
     Database(#[from] crate::db::Error),
+    #[error(
+        "manifest {reference} is neither cached in repository {repo} nor at upstream registry \
+         {upstream}"
+    )]
+    ManifestUnknown {
+        repo: RepoName,
+        reference: String,
+        upstream: String,
+    },
+    #[error(
+        "blob {digest} is neither cached in repository {repo} nor at upstream registry {upstream}"
+    )]
+    BlobUnknown {
+        repo: RepoName,
+        digest: crate::digest::Digest,
+        upstream: String,
+    },
+    #[error("repository {repo} is neither cached here nor known to upstream registry {upstream}")]
+    RepositoryUnknown { repo: RepoName, upstream: String },
     /// A push into a namespace mirrored from an upstream.
     #[error(
         "repository {repository} is in a namespace this gateway mirrors from upstream registry \

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use super::{Error, Proxy, Upstream};
 use crate::names::RepoName;
+use crate::registry::content::Served;
 
 /// Every tag of a proxied repository, sorted; `None` when neither the cache
-/// nor the upstream knows the repository. The second value is a `Warning`
-/// header when the upstream could not be asked and only cached tags are listed.
+/// nor the upstream knows the repository. Stale (with a `Warning` header)
+/// when the upstream could not be asked and only cached tags are listed.
 pub async fn merged(
     proxy: &Proxy,
     upstream: &Arc<Upstream>,
     repo: &RepoName,
-) -> Result<Option<(Vec<String>, Option<String>)>, Error> {
+) -> Result<Option<Served<Vec<String>>>, Error> {
     let cached = proxy
         .registry
         .db
@@ -34,8 +35,11 @@ pub async fn merged(
                 "110 - \"Response is Stale: upstream {} could not be asked; cached tags only\"",
                 upstream.name()
             );
-            return Ok(Some((tags.into_iter().collect(), Some(warning))));
+            return Ok(Some(Served {
+                value: tags.into_iter().collect(),
+                stale: Some(warning),
+            }));
         }
     }
-    Ok(Some((tags.into_iter().collect(), None)))
+    Ok(Some(Served::fresh(tags.into_iter().collect())))
 }

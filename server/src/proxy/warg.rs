@@ -16,12 +16,14 @@ use serde::Serialize;
 use wkg_client::oci::RawManifest;
 use wkg_client::warg::WargRelease;
 
-use super::manifests::{Served, store};
+use super::manifests::store;
 use super::{Error, Proxy, Upstream, UpstreamError};
+use crate::db::ManifestRecord;
 use crate::digest::Digest;
 use crate::metrics::global;
 use crate::names::{Reference, RepoName};
 use crate::packages::{WASM_CONFIG, WASM_LAYER};
+use crate::registry::content::Served;
 use crate::registry::manifests::OCI_MANIFEST;
 use crate::registry::uploads::store_verified;
 
@@ -31,7 +33,7 @@ pub async fn resolve(
     upstream: &Arc<Upstream>,
     repo: &RepoName,
     reference: &Reference,
-) -> Result<Option<Served>, Error> {
+) -> Result<Option<Served<ManifestRecord>>, Error> {
     let metrics = global();
     let cached =
         crate::registry::manifests::stored(&proxy.registry.db, repo.as_str(), reference).await?;

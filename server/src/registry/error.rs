@@ -44,6 +44,12 @@ pub enum Error {
     TooManySessions { open: u64, max_age: Duration },
     #[error("the registry is receiving as many uploads as it is configured for; retry shortly")]
     UploadsBusy,
+    #[error("manifest {reference} is not in repository {repo}")]
+    ManifestUnknown { repo: RepoName, reference: String },
+    #[error("blob {digest} is not in repository {repo}")]
+    BlobUnknown { repo: RepoName, digest: Digest },
+    #[error("repository {0} does not exist")]
+    RepositoryUnknown(RepoName),
     /// The manifest is not one the registry accepts (`MANIFEST_INVALID`).
     #[error("{0}")]
     ManifestInvalid(String),

@@ -6,6 +6,7 @@
 //! rather than the whole HTTP state. Failures are [`Error`]s, which the
 //! HTTP layer maps to responses (`crate::error`).
 
+pub mod content;
 mod error;
 pub mod manifests;
 pub mod upload_limits;

@@ -7,82 +7,38 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use std::sync::Arc;
-
 use super::{DOCKER_CONTENT_DIGEST, digest, repo, set};
 use crate::digest::Digest;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
-use crate::metrics::global;
-use crate::names::RepoName;
-use crate::proxy::Upstream;
-use crate::proxy::flight::BlobFetch;
+use crate::registry::content::{Blob, Content, Want};
 use crate::state::AppState;
 use crate::storage::StorageKey;
 
-/// Where a requested blob is.
-enum Located {
-    /// In the local store, with its size.
-    Here(u64),
-    /// Not cached, in a proxied namespace: ask its upstream.
-    Upstream(Arc<Upstream>),
-}
-
-async fn locate(
+/// The blob a request names, as far as `want` needs it.
+async fn read(
     app: &AppState,
     name: &str,
     digest_text: &str,
-) -> ApiResult<(RepoName, Digest, Located)> {
+    want: Want,
+) -> ApiResult<(Digest, Blob)> {
     let repo = repo(name)?;
     let digest = digest(digest_text)?;
-    if let Some(size) = app
-        .db
-        .blob_size_in(repo.as_str(), &digest.to_string())
-        .await?
-    {
-        return Ok((repo, digest, Located::Here(size)));
-    }
-    match app.proxy.upstream_for(repo.as_str()) {
-        Some(upstream) => Ok((repo, digest, Located::Upstream(Arc::clone(upstream)))),
-        None => Err(unknown(&repo, &digest, None)),
-    }
+    let blob = app
+        .repositories
+        .content(&repo)
+        .blob(&repo, &digest, want)
+        .await?;
+    Ok((digest, blob))
 }
 
-fn unknown(repo: &RepoName, digest: &Digest, upstream: Option<&Upstream>) -> ApiError {
-    let message = match upstream {
-        None => format!("blob {digest} is not in repository {repo}"),
-        Some(upstream) => format!(
-            "blob {digest} is neither cached in repository {repo} nor at upstream registry {}",
-            upstream.name()
-        ),
-    };
-    ApiError::not_found(ErrorCode::BlobUnknown, message)
-}
-
-/// Size of a blob, fetching it from the upstream first when it is not cached.
-async fn size_here(
-    app: &AppState,
-    repo: &RepoName,
-    digest: &Digest,
-    located: Located,
-) -> ApiResult<u64> {
-    match located {
-        Located::Here(size) => Ok(size),
-        Located::Upstream(upstream) => {
-            let stored = app
-                .proxy
-                .fetch_blob_to_store(&upstream, repo.as_str(), digest)
-                .await?;
-            let size = if stored {
-                app.db
-                    .blob_size_in(repo.as_str(), &digest.to_string())
-                    .await?
-            } else {
-                None
-            };
-            size.ok_or_else(|| unknown(repo, digest, Some(&upstream)))
-        }
+/// Headers of a blob arriving from elsewhere, whose length may be unknown.
+fn streaming_headers(digest: &Digest, length: Option<u64>) -> HeaderMap {
+    let mut headers = blob_headers(digest, length.unwrap_or_default());
+    if length.is_none() {
+        headers.remove(header::CONTENT_LENGTH);
     }
+    headers
 }
 
 fn blob_headers(digest: &Digest, length: u64) -> HeaderMap {
@@ -108,24 +64,12 @@ pub async fn head(
     State(app): State<AppState>,
     ApiPath((name, digest)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let (repo, digest, located) = locate(&app, &name, &digest).await?;
-    if let Located::Upstream(upstream) = &located {
-        global().upstream_cache(upstream.name(), "blob", "miss");
-        let fetch = app
-            .proxy
-            .fetch_blob(upstream, repo.as_str(), &digest)
-            .await?;
-        match fetch {
-            BlobFetch::Streaming {
-                length: Some(length),
-                ..
-            } => return Ok((StatusCode::OK, blob_headers(&digest, length)).into_response()),
-            BlobFetch::Missing => return Err(unknown(&repo, &digest, Some(upstream))),
-            BlobFetch::Streaming { length: None, .. } | BlobFetch::Local => {}
-        }
-    }
-    let size = size_here(&app, &repo, &digest, located).await?;
-    Ok((StatusCode::OK, blob_headers(&digest, size)).into_response())
+    let (digest, blob) = read(&app, &name, &digest, Want::Size).await?;
+    let headers = match blob {
+        Blob::Stored(size) => blob_headers(&digest, size),
+        Blob::Streaming { length, .. } => streaming_headers(&digest, length),
+    };
+    Ok((StatusCode::OK, headers).into_response())
 }
 
 pub async fn get(
@@ -133,34 +77,20 @@ pub async fn get(
     ApiPath((name, digest)): ApiPath<(String, String)>,
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (repo, digest, located) = locate(&app, &name, &digest).await?;
-    if let Located::Upstream(upstream) = &located {
-        global().upstream_cache(upstream.name(), "blob", "miss");
-    } else if let Some(upstream) = app.proxy.upstream_for(repo.as_str()) {
-        global().upstream_cache(upstream.name(), "blob", "hit");
-    }
-    // A whole uncached blob streams to the client as it arrives from the
-    // upstream; a range of one is served once it is cached.
-    if let Located::Upstream(upstream) = &located
-        && !request_headers.contains_key(header::RANGE)
-    {
-        let fetch = app
-            .proxy
-            .fetch_blob(upstream, repo.as_str(), &digest)
-            .await?;
-        match fetch {
-            BlobFetch::Streaming { length, body } => {
-                let mut headers = blob_headers(&digest, length.unwrap_or_default());
-                if length.is_none() {
-                    headers.remove(header::CONTENT_LENGTH);
-                }
-                return Ok((StatusCode::OK, headers, Body::from_stream(body)).into_response());
-            }
-            BlobFetch::Missing => return Err(unknown(&repo, &digest, Some(upstream))),
-            BlobFetch::Local => {}
+    // A whole blob may stream as it arrives from an upstream; a range is
+    // served from the stored blob.
+    let want = match request_headers.contains_key(header::RANGE) {
+        true => Want::Stored,
+        false => Want::Bytes,
+    };
+    let (digest, blob) = read(&app, &name, &digest, want).await?;
+    let size = match blob {
+        Blob::Stored(size) => size,
+        Blob::Streaming { length, body } => {
+            let headers = streaming_headers(&digest, length);
+            return Ok((StatusCode::OK, headers, Body::from_stream(body)).into_response());
         }
-    }
-    let size = size_here(&app, &repo, &digest, located).await?;
+    };
     if app.config.storage.redirect_blob_downloads
         && let Some(url) = app.storage.presigned_get(StorageKey::Blob(&digest)).await?
     {
@@ -217,10 +147,7 @@ pub async fn delete(
         set(&mut headers, DOCKER_CONTENT_DIGEST, digest.to_string());
         Ok((StatusCode::ACCEPTED, headers).into_response())
     } else {
-        Err(ApiError::not_found(
-            ErrorCode::BlobUnknown,
-            format!("blob {digest} is not in repository {repo}"),
-        ))
+        Err(crate::registry::Error::BlobUnknown { repo, digest }.into())
     }
 }
 

@@ -13,22 +13,9 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 use crate::names::{Reference, RepoName};
 use crate::packages::publish::{Manifest, Origin, store_manifest};
+use crate::registry::content::Content;
 use crate::registry::manifests::MAX_MANIFEST_BYTES;
 use crate::state::AppState;
-
-async fn resolve(
-    app: &AppState,
-    repo: &RepoName,
-    reference: &Reference,
-) -> ApiResult<ManifestRecord> {
-    let found = crate::registry::manifests::stored(&app.db, repo.as_str(), reference).await?;
-    found.ok_or_else(|| {
-        ApiError::not_found(
-            ErrorCode::ManifestUnknown,
-            format!("manifest {reference} is not in repository {repo}"),
-        )
-    })
-}
 
 /// The reference of a read (`GET`, `HEAD`) or a `DELETE`.
 ///
@@ -68,9 +55,8 @@ fn manifest_headers(record: &ManifestRecord) -> HeaderMap {
     headers
 }
 
-/// The manifest to serve and its headers: from the local store, or for a
-/// proxied namespace through the upstream cache (with a `Warning` header
-/// when a cached tag could not be re-checked).
+/// The manifest to serve and its headers (with a `Warning` header when
+/// a cached tag could not be re-checked with an upstream).
 async fn lookup(
     app: &AppState,
     name: &str,
@@ -78,27 +64,16 @@ async fn lookup(
 ) -> ApiResult<(ManifestRecord, HeaderMap)> {
     let repo = repo(name)?;
     let reference = existing_reference(&repo, reference)?;
-    let Some(upstream) = app.proxy.upstream_for(repo.as_str()) else {
-        let record = resolve(app, &repo, &reference).await?;
-        let headers = manifest_headers(&record);
-        return Ok((record, headers));
-    };
-    let Some(served) =
-        crate::proxy::manifests::resolve(&app.proxy, upstream, &repo, &reference).await?
-    else {
-        return Err(ApiError::not_found(
-            ErrorCode::ManifestUnknown,
-            format!(
-                "manifest {reference} is neither cached in repository {repo} nor at upstream registry {}",
-                upstream.name()
-            ),
-        ));
-    };
-    let mut headers = manifest_headers(&served.record);
+    let served = app
+        .repositories
+        .content(&repo)
+        .manifest(&repo, &reference)
+        .await?;
+    let mut headers = manifest_headers(&served.value);
     if let Some(warning) = &served.stale {
         set(&mut headers, header::WARNING, warning);
     }
-    Ok((served.record, headers))
+    Ok((served.value, headers))
 }
 
 pub async fn head(
@@ -125,7 +100,7 @@ pub async fn put(
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
     let reference = Reference::parse(&reference)?;
-    app.proxy.check_push(&repo)?;
+    app.repositories.check_push(&repo)?;
     let content = read_limited(&request_headers, body).await?;
     let digest = match &reference {
         Reference::Digest(expected) => {

@@ -64,7 +64,7 @@ pub async fn start(
     body: Body,
 ) -> ApiResult<Response> {
     let repo = repo(&name)?;
-    app.proxy.check_push(&repo)?;
+    app.repositories.check_push(&repo)?;
     // Mounting reads from `from`: only for callers who may pull it there.
     let caller = crate::middleware::auth::caller_of(&extensions);
     let from = query
