@@ -81,7 +81,8 @@ pub struct OciClient {
     /// Repositories already authenticated for push: `oci-client` keeps (and renews) the
     /// token, so one exchange per repository is enough.
     pushed_to: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// Attempts per request of the raw (proxy) operations; see [`OciClient::with_attempts`].
+    /// Attempts per read request (manifests, tags, blob starts); see
+    /// [`OciClient::with_attempts`].
     attempts: u32,
 }
 
@@ -123,11 +124,11 @@ impl OciClient {
             registry: registry.to_owned(),
             reporter,
             pushed_to: std::sync::Mutex::default(),
-            attempts: 3,
+            attempts: retry::ATTEMPTS,
         }
     }
 
-    /// How many times the raw operations ([`OciClient::manifest_raw`] and friends) try a
+    /// How many times read requests ([`OciClient::manifest_raw`] and friends) try a
     /// request that failed transiently; at least one.
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);

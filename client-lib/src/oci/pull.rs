@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use futures::StreamExt as _;
 use oci_client::Reference;
 use oci_client::errors::{DigestError, OciDistributionError};
-use oci_client::manifest::{OciDescriptor, OciImageManifest};
+use oci_client::manifest::{OciDescriptor, OciImageManifest, OciManifest};
 
-use super::retry::with_retries;
+use super::retry::with_attempts;
 use super::{OCI_MANIFEST, OciClient, WASM_CONFIG, WASM_LAYER, is_not_found};
 use crate::cache::{BlobWriter, Digest};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ impl OciClient {
     /// All tags of `repository`, or `None` when the registry does not know it.
     pub async fn list_tags(&self, repository: &str) -> Result<Option<Vec<String>>> {
         let reference = self.reference(repository, "latest");
-        let result = with_retries(&*self.reporter, "listing tags", || {
+        let result = with_attempts(self.attempts, &*self.reporter, "listing tags", || {
             self.inner.list_tags(&reference, &self.auth, None, None)
         })
         .await;
@@ -37,21 +37,28 @@ impl OciClient {
         }
     }
 
-    /// Any image manifest (for `wkg oci pull`); `None` when it does not exist.
+    /// The image manifest at `reference`; `None` when it does not exist. Fetched as the
+    /// proxy fetches manifests ([`OciClient::manifest_raw`]), then parsed: an image index
+    /// is refused rather than resolved, since a Wasm package is never multi-platform.
     pub async fn image_manifest(
         &self,
         reference: &Reference,
     ) -> Result<Option<(OciImageManifest, String)>> {
-        let result = with_retries(&*self.reporter, "fetching the manifest", || {
-            self.inner.pull_image_manifest(reference, &self.auth)
-        })
-        .await;
-        match result {
-            Ok(found) => Ok(Some(found)),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => {
-                Err(self.error(&format!("could not fetch the manifest of {reference}"), err))
-            }
+        let at = reference.digest().or(reference.tag()).unwrap_or("latest");
+        let Some(raw) = self.manifest_raw(reference.repository(), at).await? else {
+            return Ok(None);
+        };
+        let not_image = |reason: String| Error::Registry {
+            registry: self.registry.clone(),
+            message: format!("the manifest of {reference} is not an image manifest: {reason}"),
+            source: None,
+        };
+        match serde_json::from_slice::<OciManifest>(&raw.bytes) {
+            Ok(OciManifest::Image(manifest)) => Ok(Some((manifest, raw.digest))),
+            Ok(OciManifest::ImageIndex(_)) => Err(not_image(
+                "it is an image index (a multi-platform image)".to_owned(),
+            )),
+            Err(err) => Err(not_image(err.to_string())),
         }
     }
 
@@ -140,14 +147,21 @@ impl OciClient {
         label: &str,
         writer: &mut BlobWriter,
     ) -> Result<(), Fetch> {
-        let stream = with_retries(&*self.reporter, "starting the download", || {
-            self.inner.pull_blob_stream(reference, layer)
-        })
-        .await
-        .map_err(|err| {
-            Fetch::Permanent(self.error(&format!("could not download {}", layer.digest), err))
-        })?;
-        let total = stream.content_length.or(u64::try_from(layer.size).ok());
+        let stream = self
+            .blob_raw(reference.repository(), &layer.digest)
+            .await
+            .map_err(Fetch::Permanent)?
+            .ok_or_else(|| {
+                Fetch::Permanent(Error::Registry {
+                    registry: self.registry.clone(),
+                    message: format!(
+                        "{reference} names blob {}, which it does not have",
+                        layer.digest
+                    ),
+                    source: None,
+                })
+            })?;
+        let total = stream.length.or(u64::try_from(layer.size).ok());
         let mut progress = self.reporter.start(label, total);
         let mut stream = stream.stream;
         while let Some(chunk) = stream.next().await {

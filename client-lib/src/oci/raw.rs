@@ -1,8 +1,9 @@
-//! Byte-exact reads for a pull-through proxy: manifests as the registry serves them (any
-//! media type, so digests stay the same), tag digests, and blob streams.
+//! Byte-exact reads, the one way every caller reads a registry: manifests as the registry
+//! serves them (any media type, so digests stay the same), tag digests, and blob streams.
 //!
 //! The gateway's upstream proxy stores what it reads here and serves it again, so nothing
-//! is parsed into a typed manifest and re-serialised. `oci-client` checks every digest:
+//! is parsed into a typed manifest and re-serialised; the CLI parses the same bytes
+//! (`pull.rs`) and streams the same blob starts into its cache. `oci-client` checks every digest:
 //! a manifest whose bytes do not hash to the digest asked for (or announced) is an error,
 //! and a blob stream ends in an error instead of its last bytes when they do not match.
 

@@ -14,7 +14,7 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use crate::progress::Reporter;
 
 /// Attempts in total, including the first.
-const ATTEMPTS: u32 = 4;
+pub(crate) const ATTEMPTS: u32 = 4;
 /// The first pause; each later one doubles.
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 
