@@ -91,23 +91,23 @@ impl Proxied<'_> {
         }
     }
 
-    /// Waits until the blob is stored here, downloading it if needed.
+    /// Waits until the blob is stored here, downloading it if needed, then
+    /// reads its size as the local store serves it.
     async fn stored_size(&self, repo: &RepoName, digest: &Digest) -> Result<u64, Error> {
         let stored = self
             .proxy
             .fetch_blob_to_store(self.upstream, repo.as_str(), digest)
             .await?;
-        let size = match stored {
-            true => {
-                self.proxy
-                    .registry
-                    .db
-                    .blob_size_in(repo.as_str(), &digest.to_string())
-                    .await?
+        if !stored {
+            return Err(self.blob_unknown(repo, digest));
+        }
+        match Content::blob(&self.proxy.registry, repo, digest, Want::Stored).await {
+            Ok(Blob::Stored(size)) => Ok(size),
+            Ok(Blob::Streaming { .. }) | Err(crate::registry::Error::BlobUnknown { .. }) => {
+                Err(self.blob_unknown(repo, digest))
             }
-            false => None,
-        };
-        size.ok_or_else(|| self.blob_unknown(repo, digest))
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
