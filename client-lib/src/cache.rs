@@ -105,6 +105,9 @@ pub fn write_file_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The [`Error::Io`] action when [`copy_atomic`] finds `to` already there.
+pub const REFUSED_OVERWRITE: &str = "refusing to overwrite";
+
 /// Copies `from` to `to` atomically (temp file beside `to`, then rename).
 ///
 /// Without `overwrite`, an existing `to` is an error, checked at the rename so a file
@@ -134,7 +137,7 @@ pub fn copy_atomic(from: &Path, to: &Path, overwrite: bool) -> Result<()> {
             let exists = e.error.kind() == std::io::ErrorKind::AlreadyExists;
             io(
                 if exists {
-                    "refusing to overwrite (pass --overwrite to replace it)"
+                    REFUSED_OVERWRITE
                 } else {
                     "could not write"
                 },

@@ -13,6 +13,7 @@
 
 mod bounds;
 mod cache;
+mod error;
 mod transport;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ pub use bounds::{
     read_capped, validate_location,
 };
 pub use cache::CachedDocument;
+pub use error::DiscoveryError;
 pub use transport::{base_url, host_of, is_loopback, protocol_for};
 
 /// Where a registry keeps its OCI artifacts.
@@ -161,44 +163,55 @@ impl Discovery {
     }
 
     /// The metadata for `registry`. Never fails: as upstream, a missing document means the
-    /// defaults, and an unreadable one means the defaults plus a warning.
+    /// defaults, and an unreadable one means the defaults plus a warning (through
+    /// [`Reporter::warn_error`], so the caller can add its own advice).
     pub async fn metadata(
         &self,
         registry: &RegistryName,
         protocol: Option<OciProtocol>,
         reporter: &dyn Reporter,
     ) -> RegistryMetadata {
+        match self.lookup(registry, protocol, reporter).await {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                reporter.warn_error(
+                    &format!("assuming OCI at {registry} with no namespace prefix"),
+                    &error,
+                );
+                RegistryMetadata::default()
+            }
+        }
+    }
+
+    /// The metadata for `registry`, or why its registry.json cannot be used: for a caller
+    /// that must not guess (the gateway's proxy). A registry without a document (404) has
+    /// the defaults. Answers are remembered for the process; failures are not, so the next
+    /// call asks again.
+    pub async fn lookup(
+        &self,
+        registry: &RegistryName,
+        protocol: Option<OciProtocol>,
+        reporter: &dyn Reporter,
+    ) -> Result<RegistryMetadata, DiscoveryError> {
         if let Some(known) = self.memo_get(registry) {
-            return known;
+            return Ok(known);
         }
         let url = registry_json_url(registry, protocol, reporter);
         let path = self
             .cache_dir
             .as_ref()
             .map(|dir| dir.join(cache::file_name(registry)));
-        let document = match cache::fetch(&self.http, &url, path.as_deref(), self.timeout).await {
-            Ok(document) => document,
-            Err(message) => {
-                reporter.warn(&format!(
-                    "could not read {url} ({message}); assuming OCI at {registry} with no namespace prefix"
-                ));
-                None
-            }
-        };
+        let document = cache::fetch(&self.http, &url, path.as_deref(), self.timeout).await?;
         let metadata = match document {
             None => RegistryMetadata::default(),
-            Some(doc) => RegistryMetadata::from_json(&doc).unwrap_or_else(|reason| {
-                reporter.warn(&format!(
-                    "ignoring {url}: {reason}; assuming OCI at {registry} with no namespace prefix"
-                ));
-                RegistryMetadata::default()
-            }),
+            Some(doc) => RegistryMetadata::from_json(&doc)
+                .map_err(|reason| DiscoveryError::Unusable { url, reason })?,
         };
         self.memo
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(registry.clone(), metadata.clone());
-        metadata
+        Ok(metadata)
     }
 
     fn memo_get(&self, registry: &RegistryName) -> Option<RegistryMetadata> {

@@ -1,9 +1,11 @@
 //! The one error type of the crate.
 //!
-//! Every message says what went wrong and, where there is one, the next step for the user:
-//! the library never prints, so its errors are the only way it can talk to a person. Causes
-//! (I/O, TOML syntax) are kept as `source` rather than pasted into the message, so a binary
-//! that prints the cause chain shows each line once.
+//! Every message says what went wrong, in terms any caller shares: the CLI and the
+//! gateway's proxy both use this crate, so a message names no command, flag or config
+//! key of the CLI (a docker user reading a proxied error must not be told to run `wkg`).
+//! The CLI adds its advice by walking the cause chain (`wkg-cli`'s `hints_for_error`),
+//! matching on these variants. Causes (I/O, TOML syntax) are kept as `source` rather than
+//! pasted into the message, so a binary that prints the cause chain shows each line once.
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +35,7 @@ pub enum Error {
     },
 
     /// The config file is not valid TOML.
-    #[error("config{} is not valid TOML; fix the syntax error (`wkg config --edit` opens the file)", at(.path))]
+    #[error("config{} is not valid TOML", at(.path))]
     ConfigSyntax {
         path: Option<PathBuf>,
         #[source]
@@ -50,10 +52,7 @@ pub enum Error {
     },
 
     /// Neither `$XDG_CONFIG_HOME` nor `$HOME` (or the platform equivalent) is set.
-    #[error(
-        "cannot locate the user config directory ($XDG_CONFIG_HOME and $HOME are unset); \
-         set one of them, or name the file with `--config <PATH>` / $WKG_CONFIG_FILE"
-    )]
+    #[error("cannot locate the user config directory ($XDG_CONFIG_HOME and $HOME are unset)")]
     NoConfigDir,
 
     /// A namespace or package name is not a lowercase kebab-case label.
@@ -78,12 +77,7 @@ pub enum Error {
     InvalidRegistryName { input: String, reason: String },
 
     /// Nothing in the config (nor a built-in fallback) says where a package lives.
-    #[error(
-        "no registry is configured for package `{package}`; set a default registry with \
-         `wkg config --default-registry <host>`, or map the `{namespace}` namespace under \
-         [namespace_registries] in the config file (`wkg config --edit`)",
-        namespace = .package.namespace()
-    )]
+    #[error("no registry is configured for package `{package}`")]
     NoRegistry { package: PackageRef },
 
     /// A registry answered, but not in a way a registry should (bad status, unreadable body).
@@ -96,9 +90,7 @@ pub enum Error {
     },
 
     /// The registry could not be reached at all (DNS, connection, TLS), even after retries.
-    #[error(
-        "could not reach registry {registry}; check the name, your network, and `protocol` under [registry.\"{registry}\".oci]"
-    )]
+    #[error("could not reach registry {registry}")]
     Unreachable {
         registry: String,
         #[source]
@@ -106,10 +98,7 @@ pub enum Error {
     },
 
     /// The registry refused our credentials (or asked for some and we had none).
-    #[error(
-        "registry {registry} denied access; set credentials with `auth` under \
-         [registry.\"{registry}\".oci], $WKG_REGISTRY_<HOST>_AUTH_BEARER, or `docker login`"
-    )]
+    #[error("registry {registry} denied access")]
     Unauthorized {
         registry: String,
         #[source]
@@ -117,9 +106,7 @@ pub enum Error {
     },
 
     /// The registry has no package by this name.
-    #[error(
-        "package `{package}` was not found in registry {registry}; check the name, or the registry it resolves to (`wkg config`)"
-    )]
+    #[error("package `{package}` was not found in registry {registry}")]
     PackageNotFound {
         package: PackageRef,
         registry: String,
@@ -177,7 +164,7 @@ pub enum Error {
     },
 
     /// Publishing needs a package name and version that the file does not carry.
-    #[error("{} does not say which package it is ({missing}); pass `--package <namespace>:<name>@<version>`", .path.display())]
+    #[error("{} does not say which package it is ({missing})", .path.display())]
     UnknownPackageIdentity { path: PathBuf, missing: String },
 
     /// An OCI reference given on the command line could not be parsed.
@@ -187,15 +174,13 @@ pub enum Error {
     InvalidReference { input: String, reason: String },
 
     /// Neither `$XDG_CACHE_HOME` nor `$HOME` is set, and no `--cache` was given.
-    #[error(
-        "cannot locate the user cache directory ($XDG_CACHE_HOME and $HOME are unset); pass `--cache <DIR>`"
-    )]
+    #[error("cannot locate the user cache directory ($XDG_CACHE_HOME and $HOME are unset)")]
     NoCacheDir,
 
     /// The new WIT package breaks what a neighbouring version of its series offers.
     #[error(
         "`{package}` is not semver-compatible with version {other}: {reason}; publish it as a \
-         new major version (minor for 0.x), or pass --skip-semver-check"
+         new major version (minor for 0.x)"
     )]
     SemverIncompatible {
         /// `ns:name@version` being published.
@@ -205,18 +190,15 @@ pub enum Error {
     },
 
     /// A command that works on a whole registry, but none was named or configured.
-    #[error(
-        "{what} needs a registry: pass `--registry <host>`, or set one with \
-         `wkg config --default-registry <host>`"
-    )]
+    #[error("{what} needs a registry, and none was named or configured")]
     NoDefaultRegistry { what: &'static str },
 
-    /// `--offline` and the answer is not in the cache.
-    #[error("--offline: {what}, and the registry may not be asked; run without --offline")]
+    /// The client is offline and the answer is not in the cache.
+    #[error("offline: {what}, and the registry may not be asked")]
     Offline { what: String },
 
     /// `wkg.lock` is not a lock file this version understands.
-    #[error("invalid lock file{}: {message}; delete it and run `wkg fetch` to recreate it", at(.path))]
+    #[error("invalid lock file{}: {message}", at(.path))]
     InvalidLock {
         path: Option<PathBuf>,
         message: String,
@@ -225,7 +207,7 @@ pub enum Error {
     /// What the lock file pinned is no longer what the registry serves.
     #[error(
         "`{package}` in registry {registry} is not what wkg.lock recorded \
-         (locked {locked}, registry has {actual}); if the change is expected, run `wkg update`"
+         (locked {locked}, registry has {actual})"
     )]
     LockMismatch {
         /// `ns:name@version`.
@@ -254,9 +236,7 @@ pub enum Error {
     },
 
     /// The registry's protocol is one this build cannot talk (Warg, local before it exists).
-    #[error(
-        "registry {registry} uses the {backend} backend, which this version of wkg does not support yet"
-    )]
+    #[error("registry {registry} uses the {backend} backend, which this client does not support")]
     UnsupportedBackend {
         registry: String,
         backend: &'static str,
@@ -376,16 +356,40 @@ mod tests {
     }
 
     #[test]
-    fn no_registry_names_the_command() {
-        let err = Error::NoRegistry {
-            package: "acme:thing".parse().unwrap(),
-        };
-        let msg = err.to_string();
-        assert!(msg.contains("`acme:thing`"), "{msg}");
-        assert!(
-            msg.contains("wkg config --default-registry <host>"),
-            "{msg}"
-        );
-        assert!(msg.contains("`acme` namespace"), "{msg}");
+    fn messages_name_no_cli_command() {
+        let package: PackageRef = "acme:thing".parse().unwrap();
+        let errors = [
+            Error::NoRegistry {
+                package: package.clone(),
+            },
+            Error::NoConfigDir,
+            Error::NoCacheDir,
+            Error::Unreachable {
+                registry: "r.dev".into(),
+                source: "refused".into(),
+            },
+            Error::Unauthorized {
+                registry: "r.dev".into(),
+                source: "401".into(),
+            },
+            Error::PackageNotFound {
+                package,
+                registry: "r.dev".into(),
+            },
+            Error::NoDefaultRegistry { what: "search" },
+            Error::Offline {
+                what: "`acme:thing` is not in the cache".into(),
+            },
+            Error::InvalidLock {
+                path: None,
+                message: "bad".into(),
+            },
+        ];
+        for error in errors {
+            let msg = error.to_string();
+            for cli in ["wkg", "--", "[registry.", "[namespace_registries]"] {
+                assert!(!msg.contains(cli), "{cli:?} in {msg}");
+            }
+        }
     }
 }

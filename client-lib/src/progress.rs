@@ -19,6 +19,13 @@ pub trait Reporter: Send + Sync {
         let _ = message;
     }
 
+    /// Like [`Reporter::warn`], for a recovered failure with its error: `outcome` says
+    /// what was done instead. A CLI can add advice for the error; by default the error's
+    /// cause chain and the outcome become one warning.
+    fn warn_error(&self, outcome: &str, error: &(dyn std::error::Error + 'static)) {
+        self.warn(&format!("{}; {outcome}", crate::error::chain(error)));
+    }
+
     /// Something the user should know about a choice made for them (not a problem), such
     /// as plain http to a registry on this machine. Ignored unless implemented.
     fn notice(&self, message: &str) {

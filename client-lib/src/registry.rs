@@ -48,8 +48,8 @@ impl FromStr for RegistryName {
         }
         if input.contains("://") {
             return Err(invalid(
-                "it has a URL scheme; drop the `http://`/`https://` (wkg chooses the scheme, \
-                 and `protocol = \"http\"` under [registry.\"<name>\".oci] forces plain http)",
+                "it has a URL scheme; drop the `http://`/`https://`, as the scheme is chosen \
+                 per registry",
             ));
         }
         if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -62,7 +62,7 @@ impl FromStr for RegistryName {
         }
         if input.contains('@') {
             return Err(invalid(
-                "it has user info (`@`); put credentials in `auth` under [registry.\"<name>\".oci]",
+                "it has user info (`@`), and credentials do not belong in a registry name",
             ));
         }
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod hints;
 mod printer;
 mod progress;
 

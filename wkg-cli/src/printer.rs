@@ -2,7 +2,8 @@
 //!
 //! Commands write through a [`Printer`] instead of `println!`, so their output can be
 //! checked in unit tests and a closed stdout is an error rather than a panic. Errors are
-//! printed here too, in one format: the message, each cause, then a hint when there is one.
+//! printed here too, in one format: the message, each cause, then the hints of
+//! [`crate::hints`].
 //!
 //! The printer also owns how chatty the command is: `-q` silences status lines and progress,
 //! `-v` adds detail, and progress bars appear only when stderr is a terminal.
@@ -11,6 +12,7 @@ use std::io::Write;
 
 use wkg_client::SharedReporter;
 
+use crate::hints::hints_for_error;
 use crate::progress::BarReporter;
 
 /// How much to say, from `-q` / `-v`.
@@ -56,7 +58,7 @@ impl Printer<'_> {
         ))
     }
 
-    /// Prints `error: ...`, the cause chain, and a hint for errors we know how to help with.
+    /// Prints `error: ...`, the cause chain, and hints for errors we know how to help with.
     pub fn error(&mut self, error: &anyhow::Error) {
         // Nothing sensible can be done if stderr itself fails.
         let _ = writeln!(self.err, "error: {error}");
@@ -65,49 +67,9 @@ impl Printer<'_> {
             let cause = cause.to_string().replace('\n', "\n    ");
             let _ = writeln!(self.err, "  caused by: {}", cause.trim_end());
         }
-        if let Some(hint) = hint(error) {
+        for hint in hints_for_error(error.as_ref()) {
             let _ = writeln!(self.err, "hint: {hint}");
         }
-    }
-}
-
-/// A next step for the user, for library errors whose message alone may not say enough.
-fn hint(error: &anyhow::Error) -> Option<String> {
-    let client_error = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<wkg_client::Error>())?;
-    match client_error {
-        wkg_client::Error::InvalidConfig { .. } => Some(
-            "`wkg config --edit` opens the file in $EDITOR; see the configuration section of the \
-             wasm-pkg-tools README for every key"
-                .into(),
-        ),
-        wkg_client::Error::Unreachable { .. } => Some(
-            "is the registry running? For a registry without TLS, set `protocol = \"http\"` \
-             under [registry.\"<name>\".oci] (`wkg config --edit`), or pass \
-             `--insecure <host:port>` to `wkg oci`"
-                .into(),
-        ),
-        wkg_client::Error::PackageNotFound { .. } | wkg_client::Error::VersionNotFound { .. } => {
-            Some(
-                "`wkg config` shows which registry each namespace resolves to; \
-                 `--registry <host>` asks another one"
-                    .into(),
-            )
-        }
-        wkg_client::Error::VersionExists { .. } => {
-            Some("bump the version in the package (or pass `--package <ns:name@version>`)".into())
-        }
-        wkg_client::Error::DigestMismatch { .. } => Some(
-            "try again; if it persists, the registry's stored copy is damaged: tell its operator"
-                .into(),
-        ),
-        wkg_client::Error::ConfigRead { path, .. } => Some(format!(
-            "{} comes from --config, $WKG_CONFIG_FILE or the default location; \
-             `wkg config` (without --config) shows the default",
-            path.display()
-        )),
-        _ => None,
     }
 }
 

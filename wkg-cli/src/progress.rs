@@ -54,6 +54,16 @@ impl Reporter for BarReporter {
         self.line("warning", message);
     }
 
+    fn warn_error(&self, outcome: &str, error: &(dyn std::error::Error + 'static)) {
+        self.line(
+            "warning",
+            &format!("{}; {outcome}", wkg_client::error::chain(error)),
+        );
+        for hint in crate::hints::hints_for_error(error) {
+            self.line("hint", &hint);
+        }
+    }
+
     fn notice(&self, message: &str) {
         self.line("note", message);
     }

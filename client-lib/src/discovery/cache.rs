@@ -14,7 +14,7 @@ use reqwest::header::{CACHE_CONTROL, ETAG, HeaderMap, IF_NONE_MATCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use super::{REGISTRY_JSON_MAX_BYTES, ReadError, read_capped};
+use super::{DiscoveryError, REGISTRY_JSON_MAX_BYTES, read_capped};
 use crate::cache::escape_registry;
 use crate::registry::RegistryName;
 
@@ -26,24 +26,6 @@ pub struct CachedDocument {
     pub expires: u64,
     /// The document; `None` records a 404 (the registry has none: use defaults).
     pub document: Option<Map<String, Json>>,
-}
-
-/// What to do when a registry's document cannot be read.
-const PIN_HINT: &str = "ask the registry's operator to fix it, or name the OCI host yourself \
-     with `metadata = { oci = { registry = \"<host>\" } }` for the namespace under \
-     [namespace_registries]";
-
-/// Why the request failed, with what to do about it.
-fn transport_failure(err: &reqwest::Error, timeout: Duration) -> String {
-    if err.is_timeout() {
-        format!(
-            "no complete answer within {}s; check your network and that the registry is up, \
-             or {PIN_HINT}",
-            timeout.as_secs_f64()
-        )
-    } else {
-        crate::error::chain(err)
-    }
 }
 
 /// `<escaped registry>.json`.
@@ -95,14 +77,13 @@ fn store(path: &Path, entry: &CachedDocument) {
 /// Gets the document at `url`, using and refreshing the entry at `path`.
 ///
 /// `Ok(None)`: the registry has no registry.json (404). `Err`: nothing usable, with why.
-/// The exchange is bounded by `timeout` and the body by [`REGISTRY_JSON_MAX_BYTES`]; a
-/// failure says what to do about it, since the caller only passes the reason on.
+/// The exchange is bounded by `timeout` and the body by [`REGISTRY_JSON_MAX_BYTES`].
 pub(super) async fn fetch(
     http: &reqwest::Client,
     url: &str,
     path: Option<&Path>,
     timeout: Duration,
-) -> Result<Option<Map<String, Json>>, String> {
+) -> Result<Option<Map<String, Json>>, DiscoveryError> {
     let cached = path.and_then(read);
     if let Some(entry) = &cached
         && entry.expires > now()
@@ -121,7 +102,7 @@ pub(super) async fn fetch(
         Err(err) => {
             return match cached {
                 Some(entry) => Ok(entry.document),
-                None => Err(transport_failure(&err, timeout)),
+                None => Err(DiscoveryError::transport(url, err, timeout)),
             };
         }
     };
@@ -150,21 +131,26 @@ pub(super) async fn fetch(
             Ok(keep(document))
         }
         StatusCode::OK => {
-            let body = match read_capped(response, REGISTRY_JSON_MAX_BYTES).await {
-                Ok(body) => body,
-                Err(ReadError::Http(err)) => return Err(transport_failure(&err, timeout)),
-                Err(too_large) => return Err(format!("{too_large}; {PIN_HINT}")),
+            let body = read_capped(response, REGISTRY_JSON_MAX_BYTES)
+                .await
+                .map_err(|err| DiscoveryError::read(url, err, timeout))?;
+            let unusable = |reason: String| DiscoveryError::Unusable {
+                url: url.to_owned(),
+                reason,
             };
             match serde_json::from_slice::<Json>(&body) {
                 Ok(Json::Object(doc)) => Ok(keep(Some(doc))),
-                Ok(_) => Err("the document is not a JSON object".into()),
-                Err(err) => Err(format!("the document is not JSON: {err}")),
+                Ok(_) => Err(unusable("the document is not a JSON object".into())),
+                Err(err) => Err(unusable(format!("the document is not JSON: {err}"))),
             }
         }
         StatusCode::NOT_FOUND => Ok(keep(None)),
         other => match cached {
             Some(entry) => Ok(entry.document),
-            None => Err(format!("HTTP {other}")),
+            None => Err(DiscoveryError::Status {
+                url: url.to_owned(),
+                status: other,
+            }),
         },
     }
 }

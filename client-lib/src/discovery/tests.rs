@@ -243,7 +243,6 @@ async fn oversized_documents_are_refused_without_reading_them_whole() {
         let registry = serve_route(route).await;
         let warning = defaults_with_warning(&Discovery::new(http(), None), &registry).await;
         assert!(warning.contains("larger than 64 KiB"), "{warning}");
-        assert!(warning.contains("[namespace_registries]"), "{warning}");
     }
     // Exactly at the cap is fine.
     let at_cap = axum::routing::get(|| async {

@@ -4,9 +4,9 @@
 //! The operator named the registry, but not what its registry.json says nor where its
 //! redirects lead, so the document is treated as untrusted input:
 //!
-//! - Bounds: at most 64 KiB (streamed, see `wkg_client::discovery::read_capped`), within
-//!   the entry's `discovery_timeout` (connect and total), at most [`MAX_REDIRECTS`]
-//!   redirects, http(s) only.
+//! - Bounds: at most 64 KiB (streamed, by `wkg_client::discovery`, which reads the
+//!   document as the CLI does), within the entry's `discovery_timeout` (connect and
+//!   total), at most [`MAX_REDIRECTS`] redirects, http(s) only.
 //! - Content: the OCI host must be a plain `host[:port]` and the namespace prefix a short
 //!   repository path (`wkg_client::discovery::validate_location`).
 //! - Destinations: neither a redirect nor the OCI host the document names may lead to
@@ -29,8 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use wkg_client::discovery::{
-    REGISTRY_JSON_MAX_BYTES, ReadError, RegistryMetadata, bounded, host_of, is_loopback,
-    read_capped, registry_json_url, validate_location,
+    Discovery, DiscoveryError, bounded, host_of, is_loopback, registry_json_url, validate_location,
 };
 use wkg_client::{OciProtocol, RegistryName};
 
@@ -198,7 +197,8 @@ fn http_client(policy: &Arc<Policy>, config: &DiscoveryConfig) -> reqwest::Resul
 }
 
 /// `(OCI registry, namespace prefix)` for the registry at `host` from its registry.json;
-/// a registry without one is its own OCI registry with no prefix.
+/// a registry without one is its own OCI registry with no prefix. Read through the
+/// client library's discovery, as the CLI reads it, with this module's guarded client.
 pub async fn discover(
     upstream: &str,
     host: &str,
@@ -213,51 +213,34 @@ pub async fn discover(
         .parse()
         .map_err(|e: wkg_client::Error| failed(e.to_string()))?;
     let policy = Arc::new(Policy::new(host, config));
+    let client = http_client(&policy, config)
+        .map_err(|e| UpstreamError::Local(format!("cannot set up an HTTP client: {e}")))?;
+    let metadata = Discovery::new(client, None)
+        .with_timeout(config.timeout)
+        .lookup(
+            &registry,
+            http.then_some(OciProtocol::Http),
+            &wkg_client::NoReporter,
+        )
+        .await
+        .map_err(|error| match error {
+            DiscoveryError::Timeout { .. } => UpstreamError::Timeout {
+                upstream: upstream.to_owned(),
+                timeout: config.timeout,
+            },
+            // A name resolving only to forbidden addresses says so in the chain.
+            error if error.is_connect() => UpstreamError::Unreachable {
+                upstream: upstream.to_owned(),
+                detail: wkg_client::error::chain(&error),
+            },
+            // Refused redirects land here, with the reason in the chain.
+            error => failed(wkg_client::error::chain(&error)),
+        })?;
     let url = registry_json_url(
         &registry,
         http.then_some(OciProtocol::Http),
         &wkg_client::NoReporter,
     );
-    let client = http_client(&policy, config)
-        .map_err(|e| UpstreamError::Local(format!("cannot set up an HTTP client: {e}")))?;
-    let transport = |e: &reqwest::Error| {
-        if e.is_timeout() {
-            UpstreamError::Timeout {
-                upstream: upstream.to_owned(),
-                timeout: config.timeout,
-            }
-        } else if e.is_connect() {
-            // A name resolving only to forbidden addresses says so in the chain.
-            UpstreamError::Unreachable {
-                upstream: upstream.to_owned(),
-                detail: format!("{url}: {}", wkg_client::error::chain(e)),
-            }
-        } else {
-            // Refused redirects land here, with the reason in the chain.
-            failed(format!("{url}: {}", wkg_client::error::chain(e)))
-        }
-    };
-    let response = client
-        .get(&url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| transport(&e))?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Ok((host.to_string(), String::new()));
-    }
-    if !response.status().is_success() {
-        return Err(failed(format!("{url} answered {}", response.status())));
-    }
-    let body = match read_capped(response, REGISTRY_JSON_MAX_BYTES).await {
-        Ok(body) => body,
-        Err(ReadError::Http(e)) => return Err(transport(&e)),
-        Err(too_large) => return Err(failed(format!("{url}: {too_large}"))),
-    };
-    let document: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
-        .map_err(|e| failed(format!("{url} is not a registry.json document: {e}")))?;
-    let metadata = RegistryMetadata::from_json(&document)
-        .map_err(|reason| failed(format!("{url}: {reason}")))?;
     if metadata.oci.is_none() && metadata.warg_url.is_some() {
         return Err(failed(format!(
             "{url} names only a Warg registry; this gateway proxies OCI registries"

@@ -90,6 +90,7 @@ async fn a_gateway_with_token_auth_is_proxied_with_configured_credentials() {
         message.contains("credentials") && message.contains(&upstream.authority),
         "{message}"
     );
+    super::assert_no_cli_advice(message);
 }
 
 #[tokio::test]
@@ -247,6 +248,7 @@ async fn refused(gateway: &TestApp, status: StatusCode) -> String {
     let body = assert_error(response, status, "UPSTREAM_UNAVAILABLE").await;
     let message = body["errors"][0]["message"].as_str().unwrap().to_owned();
     assert!(message.len() < 1024, "bounded: {message}");
+    super::assert_no_cli_advice(&message);
     message
 }
 

@@ -142,6 +142,7 @@ async fn cold_pull_then_warm_pull_with_the_upstream_stopped() {
             .unwrap()
             .contains(&registry.authority)
     );
+    super::assert_no_cli_advice(body["errors"][0]["message"].as_str().unwrap());
     assert_eq!(
         body["errors"][0]["detail"]["upstream"],
         registry.authority.as_str()
