@@ -84,8 +84,8 @@ impl Reply {
     }
 
     /// Asserts `status` and the error envelope's first `code`; returns the
-    /// envelope, as [`crate::assert_error`] does for a raw response.
-    pub fn assert_error(&self, status: StatusCode, code: &str) -> Value {
+    /// envelope, as [`crate::assert_oci_error`] does for a raw response.
+    pub fn assert_oci_error(&self, status: StatusCode, code: &str) -> Value {
         let content_type = self.header("content-type").unwrap_or_default();
         crate::check_error(self.status, content_type, &self.text(), status, code)
     }

@@ -346,7 +346,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 /// Asserts an OCI error response: status and the first error's code.
-pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+pub async fn assert_oci_error(response: Response, status: StatusCode, code: &str) -> Value {
     let actual = response.status();
     let content_type = response
         .headers()
@@ -358,7 +358,7 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     check_error(actual, &content_type, &text, status, code)
 }
 
-/// The checks of [`assert_error`] on an answer already read.
+/// The checks of [`assert_oci_error`] on an answer already read.
 pub fn check_error(
     actual: StatusCode,
     content_type: &str,

@@ -422,7 +422,8 @@ async fn refusals_store_at_most_a_kibibyte_of_client_text() {
             .send()
             .await
             .unwrap();
-        integration_tests::assert_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
+        integration_tests::assert_oci_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID")
+            .await;
     }
     // Long text in a path that is audited is cut.
     let user = "u".repeat(30_000);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use integration_tests::auth::basic;
-use integration_tests::{TestApp, assert_error};
+use integration_tests::{TestApp, assert_oci_error};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -183,7 +183,7 @@ async fn admin_cli_changes_what_a_running_gateway_allows_and_audits_it() {
     // Revoking the grant closes the door at once: 403, saying how to reopen it.
     let run = admin_cli(&app, &["revoke-grant", "alice", "team/*"], None);
     assert!(run.ok, "{}", run.err);
-    let body = assert_error(
+    let body = assert_oci_error(
         tag_list(&app, &alice).await,
         StatusCode::FORBIDDEN,
         "DENIED",
@@ -208,7 +208,7 @@ async fn admin_cli_changes_what_a_running_gateway_allows_and_audits_it() {
     // Removing the user: their password now gets 401 everywhere.
     let run = admin_cli(&app, &["user", "remove", "alice"], None);
     assert!(run.ok, "{}", run.err);
-    assert_error(
+    assert_oci_error(
         tag_list(&app, &alice).await,
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",
@@ -324,11 +324,11 @@ async fn admin_cli_reads_a_config_file() {
 
     let run = admin_cli_with_config(&config, &["revoke-grant", "bob", "team/app"], None);
     assert!(run.ok, "{}", run.err);
-    assert_error(tag_list(&app, &bob).await, StatusCode::FORBIDDEN, "DENIED").await;
+    assert_oci_error(tag_list(&app, &bob).await, StatusCode::FORBIDDEN, "DENIED").await;
 
     let run = admin_cli_with_config(&config, &["user", "remove", "bob"], None);
     assert!(run.ok, "{}", run.err);
-    assert_error(
+    assert_oci_error(
         tag_list(&app, &bob).await,
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",
@@ -416,7 +416,7 @@ async fn admin_cli_passwd_ends_earlier_logins_and_is_audited() {
     );
     assert!(run.ok, "{}", run.err);
 
-    assert_error(
+    assert_oci_error(
         tag_list(&app, &bearer).await,
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use integration_tests::auth::basic;
-use integration_tests::{TestApp, assert_error};
+use integration_tests::{TestApp, assert_oci_error};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ async fn push(app: &TestApp, repo: &str, authorization: &str) -> reqwest::Respon
 
 /// The first error's message of a refusal with this status and code.
 async fn message(response: reqwest::Response, status: StatusCode, code: &str) -> String {
-    let body = assert_error(response, status, code).await;
+    let body = assert_oci_error(response, status, code).await;
     body["errors"][0]["message"].as_str().unwrap().to_string()
 }
 
@@ -179,19 +179,19 @@ async fn an_exact_repository_grant_opens_that_repository_only() {
         StatusCode::ACCEPTED
     );
     for other in ["acme/other", "acme/greeter"] {
-        assert_error(
+        assert_oci_error(
             get(&app, &format!("/v2/{other}/manifests/1.0.0"), Some(&dev)).await,
             StatusCode::FORBIDDEN,
             "DENIED",
         )
         .await;
-        assert_error(
+        assert_oci_error(
             push(&app, other, &dev).await,
             StatusCode::FORBIDDEN,
             "DENIED",
         )
         .await;
-        assert_error(
+        assert_oci_error(
             get(&app, &format!("/api/v1/packages/{other}"), Some(&dev)).await,
             StatusCode::FORBIDDEN,
             "DENIED",
@@ -327,7 +327,7 @@ async fn wrong_credentials_get_401_even_where_anonymous_may_pull() {
                 response.headers().contains_key("www-authenticate"),
                 "{path}: a challenge to log in again"
             );
-            assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+            assert_oci_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
         }
     }
     // The token endpoint refuses them too instead of issuing an anonymous token.
@@ -338,7 +338,7 @@ async fn wrong_credentials_get_401_even_where_anonymous_may_pull() {
         .send()
         .await
         .unwrap();
-    assert_error(token, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_oci_error(token, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
 #[tokio::test]

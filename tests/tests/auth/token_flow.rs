@@ -4,7 +4,7 @@
 //! credentials: none widens its source, and ending a source ends them all.
 
 use integration_tests::auth::{basic, bearer, claims_of, token_field};
-use integration_tests::{TestApp, assert_error};
+use integration_tests::{TestApp, assert_oci_error};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::{Method, StatusCode};
@@ -508,7 +508,7 @@ async fn a_narrowed_token_never_widens_through_what_it_mints() {
         "nothing on secret/app was granted"
     );
     let pulled = app.send_as(Method::GET, pull_secret, &bearer(&jwt)).await;
-    assert_error(pulled, StatusCode::FORBIDDEN, "DENIED").await;
+    assert_oci_error(pulled, StatusCode::FORBIDDEN, "DENIED").await;
     let catalog: Value = app
         .send_as(Method::GET, "/v2/_catalog", &bearer(&jwt))
         .await
@@ -536,7 +536,7 @@ async fn a_narrowed_token_never_widens_through_what_it_mints() {
                 offline,
             )
             .await;
-        assert_error(traded, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+        assert_oci_error(traded, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     }
 
     // A refresh token from the narrowed token keeps its restriction.
@@ -584,7 +584,7 @@ async fn a_narrowed_token_never_widens_through_what_it_mints() {
         let listed = app
             .send_as(Method::GET, "/api/v1/admin/users", &authorization)
             .await;
-        assert_error(listed, StatusCode::FORBIDDEN, "DENIED").await;
+        assert_oci_error(listed, StatusCode::FORBIDDEN, "DENIED").await;
     }
 }
 
@@ -641,7 +641,7 @@ async fn revocation_reaches_every_token_minted_from_a_credential() {
         401
     );
     let refreshed = app.refresh_with(&refresh_from_token, &[]).await;
-    assert_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_oci_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 
     // A removed grant ends at once, in a JWT that names it too.
     let (jwt, _) = mint_jwt_and_refresh("alice-password").await;
@@ -665,7 +665,7 @@ async fn revocation_reaches_every_token_minted_from_a_credential() {
     let refreshed = app
         .refresh_with(&refresh, &["repository:acme/app:pull"])
         .await;
-    assert_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_oci_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     assert_eq!(
         status_of(&app, Method::GET, pull, &basic("alice", "alice-password")).await,
         401
@@ -688,7 +688,7 @@ async fn revocation_reaches_every_token_minted_from_a_credential() {
         .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 401);
-    assert_error(
+    assert_oci_error(
         app.refresh_with(&refresh, &[]).await,
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",
@@ -697,7 +697,7 @@ async fn revocation_reaches_every_token_minted_from_a_credential() {
     app.add_user("alice", Some("new-alice-password")).await;
     app.grant("alice", "acme/*", "pull,push").await;
     assert_eq!(status_of(&app, Method::GET, pull, &bearer(&jwt)).await, 401);
-    assert_error(
+    assert_oci_error(
         app.refresh_with(&refresh, &["repository:acme/app:pull"])
             .await,
         StatusCode::UNAUTHORIZED,
@@ -705,7 +705,7 @@ async fn revocation_reaches_every_token_minted_from_a_credential() {
     )
     .await;
     // The JWT could not have renewed itself meanwhile either.
-    assert_error(
+    assert_oci_error(
         app.mint(Some(&bearer(&jwt)), &["repository:acme/app:pull"], false)
             .await,
         StatusCode::UNAUTHORIZED,

@@ -44,7 +44,7 @@
 //!   `oci::blobs::blobs_deleted_before_the_manifest_that_uses_them`.
 
 use integration_tests::upstream::Tap;
-use integration_tests::{TestApp, assert_error, fixtures};
+use integration_tests::{TestApp, assert_oci_error, fixtures};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -60,7 +60,7 @@ async fn api_version_check() {
     let head = app.client.head(app.url("/v2/")).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
     let bare = app.client.get(app.url("/v2")).send().await.unwrap();
-    assert_error(bare, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    assert_oci_error(bare, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
 }
 
 #[tokio::test]
@@ -72,23 +72,23 @@ async fn unknown_endpoints_and_methods_get_oci_errors() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
     let response = app
         .client
         .post(app.url("/v2/repo/tags/list"))
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    assert_oci_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
     let response = app
         .client
         .patch(app.url("/v2/repo/manifests/v1"))
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    assert_oci_error(response, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
     let response = app.client.get(app.url("/elsewhere")).send().await.unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn clients_over_the_rate_limit_get_429() {
         .await
         .unwrap();
     assert!(refused.headers().contains_key("retry-after"));
-    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    assert_oci_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
     // Probes are never limited.
     assert_eq!(
         app.client
@@ -219,7 +219,7 @@ async fn open_loopback_gateway_answers_only_its_own_host_names() {
             .send()
             .await
             .unwrap();
-        let body = assert_error(response, StatusCode::MISDIRECTED_REQUEST, "DENIED").await;
+        let body = assert_oci_error(response, StatusCode::MISDIRECTED_REQUEST, "DENIED").await;
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains("public_url"), "{message}");
         assert_eq!(body["errors"][0]["detail"]["host"], host, "{body}");
@@ -257,7 +257,7 @@ async fn open_loopback_gateway_answers_only_its_own_host_names() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_oci_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
 /// A manifest reference that is neither a valid tag nor a supported digest
@@ -284,18 +284,18 @@ async fn references_that_cannot_exist_are_unknown_to_reads_and_deletes() {
         let url = app.url(&format!("/v2/repo/manifests/{reference}"));
         let shown = &reference[..reference.len().min(40)];
         let get = app.client.get(&url).send().await.unwrap();
-        let body = assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        let body = assert_oci_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.len() < 1024, "{shown}: {} bytes", message.len());
         let head = app.client.head(&url).send().await.unwrap();
         assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {shown}");
         assert!(head.bytes().await.unwrap().is_empty(), "HEAD {shown}");
         let delete = app.client.delete(&url).send().await.unwrap();
-        assert_error(delete, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(delete, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
         let put = app
             .put_manifest("repo", reference, fixtures::OCI_MANIFEST, &manifest)
             .await;
-        assert_error(put, StatusCode::BAD_REQUEST, push_code).await;
+        assert_oci_error(put, StatusCode::BAD_REQUEST, push_code).await;
     }
     // The repository name is still checked first.
     let response = app
@@ -304,7 +304,7 @@ async fn references_that_cannot_exist_are_unknown_to_reads_and_deletes() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
     // Nothing was deleted or created along the way.
     let tags: serde_json::Value = app
         .client
@@ -334,7 +334,7 @@ async fn proxied_namespaces_answer_impossible_references_without_asking_upstream
     for reference in [".INVALID_MANIFEST_NAME", "sha256:totallywrong"] {
         let url = gateway.url(&format!("/v2/acme/app/manifests/{reference}"));
         let get = gateway.client.get(&url).send().await.unwrap();
-        assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
         let head = gateway.client.head(&url).send().await.unwrap();
         assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {reference}");
     }

@@ -1,6 +1,6 @@
 //! Blob reads, ranges, deletes and monolithic uploads.
 
-use integration_tests::{TestApp, assert_error, counter, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, counter, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha512};
 
@@ -61,7 +61,7 @@ async fn monolithic_post_then_head_get_and_ranges() {
         .await
         .unwrap();
     assert_eq!(beyond.headers()["content-range"], "bytes */100000");
-    assert_error(beyond, StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED").await;
+    assert_oci_error(beyond, StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED").await;
 }
 
 /// Hits of the in-memory blob cache so far. Gateways started by one test
@@ -168,7 +168,7 @@ async fn digest_mismatch_stores_nothing() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     let head = app
         .client
         .head(app.url(&format!("/v2/repo/blobs/{claimed}")))
@@ -195,7 +195,7 @@ async fn blob_errors_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
     let response = app
         .client
         .head(app.url(&format!("/v2/repo/blobs/{unknown}")))
@@ -209,14 +209,14 @@ async fn blob_errors_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     let response = app
         .client
         .get(app.url(&format!("/v2/Repo/blobs/{digest}")))
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
     // A blob pushed to one repository is not visible in another.
     let response = app
         .client
@@ -224,7 +224,7 @@ async fn blob_errors_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
 
     let deleted = app
         .client
@@ -239,14 +239,14 @@ async fn blob_errors_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
     let again = app
         .client
         .delete(app.url(&format!("/v2/repo/blobs/{digest}")))
         .send()
         .await
         .unwrap();
-    assert_error(again, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    assert_oci_error(again, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
 }
 
 #[tokio::test]
@@ -422,11 +422,11 @@ async fn blobs_deleted_before_the_manifest_that_uses_them() {
         "/v2/repo/manifests/tagtest0".to_string(),
     ] {
         let gone = app.client.get(app.url(&path)).send().await.unwrap();
-        assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     }
     for blob in [config, layer] {
         let url = app.url(&format!("/v2/repo/blobs/{}", sha256_digest(blob)));
         let gone = app.client.get(&url).send().await.unwrap();
-        assert_error(gone, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+        assert_oci_error(gone, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
     }
 }

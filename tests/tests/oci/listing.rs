@@ -1,7 +1,7 @@
 //! Tags, catalog and referrers.
 
 use integration_tests::fixtures::{self, OCI_INDEX, OCI_MANIFEST};
-use integration_tests::{TestApp, assert_error, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -56,7 +56,7 @@ async fn tags_are_sorted_and_paginated() {
         .send()
         .await
         .unwrap();
-    assert_error(unknown, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
+    assert_oci_error(unknown, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
 }
 
 #[tokio::test]
@@ -169,7 +169,7 @@ async fn referrers_list_and_filter() {
         .send()
         .await
         .unwrap();
-    assert_error(bad, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(bad, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
 }
 
 const EMPTY_JSON: &str = "application/vnd.oci.empty.v1+json";

@@ -1,7 +1,7 @@
 //! Manifest push, pull, negotiation, validation and delete.
 
 use integration_tests::fixtures::{self, OCI_INDEX, OCI_MANIFEST};
-use integration_tests::{TestApp, assert_error, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -75,7 +75,7 @@ async fn push_pull_by_tag_and_digest_byte_exact() {
             &manifest,
         )
         .await;
-    assert_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
 }
 
 #[tokio::test]
@@ -164,7 +164,7 @@ async fn docker_media_types_and_indexes() {
     let response = app
         .put_manifest("img", "dangling", OCI_INDEX, &dangling)
         .await;
-    assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN").await;
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn invalid_manifests_are_rejected_with_reasons() {
     let config = app.push_blob("repo", b"{}").await;
     let missing = sha256_digest(b"never uploaded");
     let unknown_layer = fixtures::wasm_manifest(&config, 2, &missing, 14, None);
-    let body = assert_error(
+    let body = assert_oci_error(
         app.put_manifest("repo", "v1", OCI_MANIFEST, &unknown_layer)
             .await,
         StatusCode::BAD_REQUEST,
@@ -203,7 +203,7 @@ async fn invalid_manifests_are_rejected_with_reasons() {
     ];
     for (media_type, body) in cases {
         let response = app.put_manifest("repo", "v1", media_type, &body).await;
-        assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+        assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
     }
     let bad_tag = app.put_manifest("repo", "-bad", OCI_MANIFEST, b"{}").await;
     assert!(bad_tag.status() == StatusCode::BAD_REQUEST);
@@ -211,7 +211,7 @@ async fn invalid_manifests_are_rejected_with_reasons() {
     let mut huge = fixtures::wasm_manifest(&config, 2, &config, 2, None);
     huge.extend(std::iter::repeat_n(b' ', 4 * 1024 * 1024));
     let response = app.put_manifest("repo", "huge", OCI_MANIFEST, &huge).await;
-    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID").await;
+    assert_oci_error(response, StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID").await;
     // None of the rejected manifests left a tag behind.
     let tags: serde_json::Value = app
         .client
@@ -258,7 +258,7 @@ async fn delete_by_tag_and_by_digest() {
         .send()
         .await
         .unwrap();
-    assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     let still = app
         .client
         .get(app.url(&format!("/v2/repo/manifests/{digest}")))
@@ -281,7 +281,7 @@ async fn delete_by_tag_and_by_digest() {
             .send()
             .await
             .unwrap();
-        assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     }
     let again = app
         .client
@@ -289,7 +289,7 @@ async fn delete_by_tag_and_by_digest() {
         .send()
         .await
         .unwrap();
-    assert_error(again, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(again, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     let tags: serde_json::Value = app
         .client
         .get(app.url("/v2/repo/tags/list"))
@@ -469,17 +469,17 @@ async fn suite_pull_manifests_by_tag_and_digest() {
     assert_eq!(head.status(), StatusCode::NOT_FOUND);
     assert!(head.bytes().await.unwrap().is_empty(), "HEAD has no body");
     let get = send(&app, Method::GET, &nonexistent).await;
-    assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
 
     // "Error codes": a malformed digest is 400 or 404 with a code of the
     // spec's table; reading it is a 404, pushing to it a 400.
     let wrong = format!("/v2/{repo}/manifests/sha256:totallywrong");
     let get = send(&app, Method::GET, &wrong).await;
-    assert_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(get, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     let put = app
         .put_manifest(repo, "sha256:totallywrong", OCI_MANIFEST, b"blablabla")
         .await;
-    assert_error(put, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(put, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
 
     // Teardown, manifests first (the suite's default order).
     for digest in &digests {
@@ -499,7 +499,7 @@ async fn suite_pull_manifests_by_tag_and_digest() {
     for reference in [digests[0].as_str(), &digests[1], "tagtest0"] {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let gone = send(&app, Method::GET, &path).await;
-        assert_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(gone, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     }
 }
 

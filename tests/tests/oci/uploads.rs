@@ -1,6 +1,6 @@
 //! Chunked, streamed, resumed, cancelled and mounted uploads.
 
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 
 /// The limits on uploads: their own module of this binary.
@@ -86,7 +86,7 @@ async fn chunked_upload_with_both_content_range_forms() {
     assert_eq!(get.bytes().await.unwrap().as_ref(), content.as_slice());
     // The session is gone once finished.
     let status = app.client.get(app.url(&location)).send().await.unwrap();
-    assert_error(status, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+    assert_oci_error(status, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
 }
 
 #[tokio::test]
@@ -126,14 +126,14 @@ async fn out_of_order_chunk_is_416_and_upload_continues() {
     );
     let skipped = patch(&app, &location, Some("1500-1999"), &content[1500..]).await;
     assert_eq!(skipped.headers()["range"], "0-999");
-    assert_error(
+    assert_oci_error(
         skipped,
         StatusCode::RANGE_NOT_SATISFIABLE,
         "BLOB_UPLOAD_INVALID",
     )
     .await;
     let repeated = patch(&app, &location, Some("0-999"), &content[..1000]).await;
-    assert_error(
+    assert_oci_error(
         repeated,
         StatusCode::RANGE_NOT_SATISFIABLE,
         "BLOB_UPLOAD_INVALID",
@@ -159,9 +159,9 @@ async fn bad_chunks_and_bad_finishes() {
     let app = TestApp::spawn().await;
     let location = start(&app, "repo").await;
     let lying = patch(&app, &location, Some("0-99"), b"only a few bytes").await;
-    assert_error(lying, StatusCode::BAD_REQUEST, "SIZE_INVALID").await;
+    assert_oci_error(lying, StatusCode::BAD_REQUEST, "SIZE_INVALID").await;
     let malformed = patch(&app, &location, Some("ten-twenty"), b"x").await;
-    assert_error(malformed, StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID").await;
+    assert_oci_error(malformed, StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID").await;
     // Nothing was committed by the failures.
     let status = app.client.get(app.url(&location)).send().await.unwrap();
     assert_eq!(status.headers()["range"], "0-0");
@@ -171,14 +171,14 @@ async fn bad_chunks_and_bad_finishes() {
         StatusCode::ACCEPTED
     );
     let no_digest = app.client.put(app.url(&location)).send().await.unwrap();
-    assert_error(no_digest, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(no_digest, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     let wrong = app
         .client
         .put(app.url(&format!("{location}?digest={}", sha256_digest(b"xyz"))))
         .send()
         .await
         .unwrap();
-    assert_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     let head = app
         .client
         .head(app.url(&format!("/v2/repo/blobs/{}", sha256_digest(b"xyz"))))
@@ -217,7 +217,7 @@ async fn a_chunked_upload_with_the_wrong_digest_stores_nothing() {
         .send()
         .await
         .unwrap();
-    assert_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    assert_oci_error(wrong, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     for digest in [claimed, sha256_digest(&content)] {
         let head = app
             .client
@@ -237,16 +237,16 @@ async fn sessions_belong_to_their_repository_and_can_be_cancelled() {
     let location = start(&app, "mine").await;
     let foreign = location.replace("/v2/mine/", "/v2/theirs/");
     let response = app.client.get(app.url(&foreign)).send().await.unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
 
     let cancelled = app.client.delete(app.url(&location)).send().await.unwrap();
     assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
     let response = app.client.get(app.url(&location)).send().await.unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
     let response = patch(&app, &location, None, b"late").await;
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
     let response = app.client.delete(app.url(&location)).send().await.unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
 }
 
 #[tokio::test]

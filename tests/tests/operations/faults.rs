@@ -26,7 +26,9 @@ use futures::channel::mpsc::{UnboundedSender, unbounded};
 use integration_tests::fixtures::{self, OCI_MANIFEST};
 use integration_tests::moto::Moto;
 use integration_tests::upload::UploadSession;
-use integration_tests::{GatewayProcess, assert_error, push_blob_to, sha256_digest, wait_until};
+use integration_tests::{
+    GatewayProcess, assert_oci_error, push_blob_to, sha256_digest, wait_until,
+};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -102,7 +104,7 @@ fn held_body(
 /// naming the storage.
 async fn assert_storage_unavailable(response: reqwest::Response) {
     let retry_after = response.headers().get("retry-after").cloned();
-    let body = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR").await;
+    let body = assert_oci_error(response, StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR").await;
     assert!(
         retry_after
             .as_ref()
@@ -231,7 +233,7 @@ async fn s3_stalling_mid_chunk_gives_503_and_the_upload_resumes_where_it_stood()
     // and no blob is visible.
     assert_eq!(session.committed().await, CHUNK);
     let blob = s3.url(&format!("/v2/{repo}/blobs/{digest}"));
-    assert_error(
+    assert_oci_error(
         client.get(&blob).send().await.unwrap(),
         StatusCode::NOT_FOUND,
         "BLOB_UNKNOWN",
@@ -266,7 +268,7 @@ async fn s3_stalling_during_a_manifest_put_gives_503_and_tags_nothing() {
             .send()
             .await
             .unwrap();
-        assert_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+        assert_oci_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     }
     let tags = client
         .get(format!("{base}/v2/{repo}/tags/list"))
@@ -282,7 +284,7 @@ async fn s3_stalling_during_a_manifest_put_gives_503_and_tags_nothing() {
             "{tags}"
         );
     } else {
-        assert_error(tags, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
+        assert_oci_error(tags, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
     }
 
     s3.moto.resume();
@@ -374,7 +376,7 @@ async fn s3_down_gives_prompt_503s_and_the_push_succeeds_again_once_it_is_back()
         .send()
         .await
         .unwrap();
-    assert_error(tag, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(tag, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
 
     // A new, empty moto on the same port: everything stored in S3 is gone.
     s3.moto.restart().await;

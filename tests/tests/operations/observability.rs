@@ -250,7 +250,7 @@ async fn metrics_on_their_own_listener_need_the_token() {
 
     // Not on the main listener any more.
     let moved = client.get(format!("{main}/metrics")).send().await.unwrap();
-    integration_tests::assert_error(moved, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    integration_tests::assert_oci_error(moved, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
     for authorization in [None, Some("Bearer wrong"), Some("Bearer scrape-me-7f3")] {
         let mut request = client.get(format!("{metrics}/metrics"));
         if let Some(value) = authorization {
@@ -259,7 +259,7 @@ async fn metrics_on_their_own_listener_need_the_token() {
         let refused = request.send().await.unwrap();
         assert!(refused.headers().contains_key("www-authenticate"));
         let body =
-            integration_tests::assert_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+            integration_tests::assert_oci_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
                 .await;
         assert!(!body.to_string().contains("wkg_gateway_http"), "{body}");
     }
@@ -279,7 +279,7 @@ async fn metrics_on_their_own_listener_need_the_token() {
     );
     // Only /metrics is served there.
     let other = client.get(format!("{metrics}/v2/")).send().await.unwrap();
-    integration_tests::assert_error(other, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
+    integration_tests::assert_oci_error(other, StatusCode::NOT_FOUND, "UNSUPPORTED").await;
 
     // It stops with the server.
     stop.send(()).unwrap();
@@ -301,7 +301,7 @@ async fn a_metrics_token_guards_the_main_listener_too() {
     ))
     .await;
     let refused = app.client.get(app.url("/metrics")).send().await.unwrap();
-    integration_tests::assert_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    integration_tests::assert_oci_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     let served = app
         .client
         .get(app.url("/metrics"))

@@ -1,6 +1,6 @@
 //! The package API: what the gateway indexed from pushed Wasm packages.
 
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -254,14 +254,14 @@ async fn resolve_and_yank() {
         .send()
         .await
         .unwrap();
-    assert_error(none, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
+    assert_oci_error(none, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
     let bad = app
         .client
         .get(app.url("/api/v1/packages/acme/lib/resolve?req=banana"))
         .send()
         .await
         .unwrap();
-    assert_error(bad, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
+    assert_oci_error(bad, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
 }
 
 #[tokio::test]
@@ -312,7 +312,7 @@ async fn unknown_and_invalid_names() {
     ];
     for (path, status, code) in cases {
         let response = app.client.get(app.url(path)).send().await.unwrap();
-        assert_error(response, status, code).await;
+        assert_oci_error(response, status, code).await;
     }
     let module = wat::parse_str("(module)").unwrap();
     publish(&app, "acme/module", "0.1.0", &module).await;
@@ -322,7 +322,7 @@ async fn unknown_and_invalid_names() {
         .send()
         .await
         .unwrap();
-    assert_error(wit, StatusCode::NOT_FOUND, "WIT_UNAVAILABLE").await;
+    assert_oci_error(wit, StatusCode::NOT_FOUND, "WIT_UNAVAILABLE").await;
     assert_eq!(
         get_json(&app, "/api/v1/packages/acme/module/0.1.0").await["kind"],
         "module"
@@ -334,14 +334,14 @@ async fn unknown_and_invalid_names() {
         .send()
         .await
         .unwrap();
-    assert_error(yank, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
+    assert_oci_error(yank, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
     let put = app
         .client
         .put(app.url("/api/v1/packages/acme/lib"))
         .send()
         .await
         .unwrap();
-    assert_error(put, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    assert_oci_error(put, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
 }
 
 #[tokio::test]
@@ -367,5 +367,5 @@ async fn the_namespace_prefix_maps_packages_to_repositories() {
         .send()
         .await
         .unwrap();
-    assert_error(other, StatusCode::NOT_FOUND, "PACKAGE_UNKNOWN").await;
+    assert_oci_error(other, StatusCode::NOT_FOUND, "PACKAGE_UNKNOWN").await;
 }

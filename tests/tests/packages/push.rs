@@ -1,7 +1,7 @@
 //! Pushing Wasm packages: validation of what is pushed, and immutable versions.
 
 use integration_tests::fixtures::{self, OCI_MANIFEST, WASM_CONFIG, WASM_LAYER};
-use integration_tests::{TestApp, assert_error, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -33,7 +33,7 @@ async fn garbage_and_misshapen_wasm_packages_are_rejected() {
     let (response, _) = app
         .publish_wasm("ns/bad", "1.0.0", b"definitely not wasm", "t")
         .await;
-    let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    let body = assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -45,7 +45,7 @@ async fn garbage_and_misshapen_wasm_packages_are_rejected() {
     let (response, _) = app
         .publish_wasm("ns/bad", "1.0.1", b"\0asm\x01\0\0\0\x01\x05\x01", "t")
         .await;
-    assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
 
     let component = fixtures::component();
     let layer = app.push_blob("ns/bad", &component).await;
@@ -91,7 +91,7 @@ async fn garbage_and_misshapen_wasm_packages_are_rejected() {
         let response = app
             .put_manifest("ns/bad", "2.0.0", OCI_MANIFEST, &body)
             .await;
-        let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+        let body = assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
         eprintln!("{why}: {}", body["errors"][0]["message"]);
     }
     let ok = manifest(&config, 2, json!([wasm_layer]));
@@ -117,7 +117,7 @@ async fn versions_are_immutable() {
     let (response, _) = app
         .publish_wasm("ns/pkg", "1.0.0", &second, "2026-01-02T00:00:00Z")
         .await;
-    let body = assert_error(response, StatusCode::CONFLICT, "DENIED").await;
+    let body = assert_oci_error(response, StatusCode::CONFLICT, "DENIED").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("1.0.0") && message.contains(&sha256_digest(&first)),
@@ -146,7 +146,7 @@ async fn versions_are_immutable() {
     let response = app
         .put_manifest("ns/pkg", "1.0.0", OCI_MANIFEST, &plain)
         .await;
-    assert_error(response, StatusCode::CONFLICT, "DENIED").await;
+    assert_oci_error(response, StatusCode::CONFLICT, "DENIED").await;
 
     // Non-semver tags move freely.
     for wasm in [&first, &second] {
@@ -174,7 +174,7 @@ async fn deleted_versions_leave_a_tombstone() {
     let (response, _) = app
         .publish_wasm("ns/gone", "0.1.0", &core_module(), "b")
         .await;
-    let body = assert_error(response, StatusCode::CONFLICT, "DENIED").await;
+    let body = assert_oci_error(response, StatusCode::CONFLICT, "DENIED").await;
     assert_eq!(body["errors"][0]["detail"]["deleted"], true);
     let (response, _) = app.publish_wasm("ns/gone", "0.1.0", &first, "c").await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -201,7 +201,7 @@ async fn deleted_versions_leave_a_tombstone() {
     let (response, _) = app
         .publish_wasm("ns/gone", "0.1.0", &core_module(), "d")
         .await;
-    assert_error(response, StatusCode::CONFLICT, "DENIED").await;
+    assert_oci_error(response, StatusCode::CONFLICT, "DENIED").await;
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn layers_above_the_parse_limit_get_a_header_check() {
     let mut not_wasm = b"ELF\0\0\0\0\0".to_vec();
     not_wasm.extend(fixtures::pseudo_random(4096, 6));
     let (response, _) = app.publish_wasm("ns/big", "1.0.1", &not_wasm, "t").await;
-    assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
 }
 
 const ALICE: (&str, &str) = ("alice", "alice-password-1");
@@ -295,7 +295,7 @@ async fn a_manifest_cannot_read_another_repositorys_blob() {
             &wasm(&secret_digest, true),
         )
         .await;
-    let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    let body = assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("foreign layer"), "{message}");
 
@@ -497,7 +497,7 @@ async fn assert_refused_manifest_left_blobs(
         .send()
         .await
         .unwrap();
-    assert_error(manifest, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(manifest, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     for digest in blobs {
         let blob = app
             .client
@@ -518,7 +518,7 @@ async fn a_layer_that_takes_too_long_to_validate_is_refused_naming_the_limit() {
     let response = app
         .put_manifest("ns/slow", "1.0.0", OCI_MANIFEST, &manifest)
         .await;
-    let body = assert_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+    let body = assert_oci_error(response, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("took too long to validate"), "{message}");
     assert!(message.contains("packages.parse_timeout"), "{message}");
@@ -543,7 +543,7 @@ async fn validations_beyond_the_slots_and_queue_are_refused_with_retry_after() {
         .put_manifest("ns/busy", "1.0.0", OCI_MANIFEST, &manifest)
         .await;
     assert_eq!(response.headers()["retry-after"], "2");
-    let body = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    let body = assert_oci_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("packages.max_concurrent_validations"),
@@ -598,7 +598,7 @@ async fn a_validation_waits_in_the_queue_while_a_full_queue_refuses() {
         .put_manifest("ns/queue", "2.0.0", OCI_MANIFEST, &second)
         .await;
     assert!(response.headers().contains_key("retry-after"));
-    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    assert_oci_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
     assert_refused_manifest_left_blobs(&app, "ns/queue", "2.0.0", &blobs).await;
     drop(held);
     assert_eq!(waiting.await.unwrap(), StatusCode::CREATED);

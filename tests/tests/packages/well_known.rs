@@ -1,6 +1,6 @@
 //! `/.well-known/wasm-pkg/registry.json`: discovery for `wkg`.
 
-use integration_tests::{TestApp, assert_error};
+use integration_tests::{TestApp, assert_oci_error};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ async fn advertises_this_registry_with_caching_headers() {
     assert_eq!(stale.status(), StatusCode::OK);
 
     let post = app.client.post(&url).send().await.unwrap();
-    assert_error(post, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
+    assert_oci_error(post, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
 }
 
 #[tokio::test]

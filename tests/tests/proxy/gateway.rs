@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::routing::MethodRouter;
 use integration_tests::upstream::{Tap, TapMode};
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 
 /// An upstream gateway in token mode holding `wasi:io@0.2.0`, with a robot
@@ -84,7 +84,7 @@ async fn a_gateway_with_token_auth_is_proxied_with_configured_credentials() {
         .send()
         .await
         .unwrap();
-    let body = assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
+    let body = assert_oci_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("credentials") && message.contains(&upstream.authority),
@@ -142,7 +142,7 @@ async fn a_registry_entry_is_resolved_through_its_registry_json() {
         .send()
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
 }
 
 /// A whole response body, or the error that cut it short (before or after
@@ -201,7 +201,7 @@ async fn an_upstream_cannot_claim_a_blob_stored_here_for_another_repository() {
     let response = get("/api/v1/packages/mirror/app/1.0.0/content".into())
         .await
         .unwrap();
-    assert_error(response, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "VERSION_UNKNOWN").await;
 
     // An upstream that does send the bytes gets the blob linked, and the
     // object stored here stays as it was.
@@ -245,7 +245,7 @@ async fn refused(gateway: &TestApp, status: StatusCode) -> String {
         .send()
         .await
         .unwrap();
-    let body = assert_error(response, status, "UPSTREAM_UNAVAILABLE").await;
+    let body = assert_oci_error(response, status, "UPSTREAM_UNAVAILABLE").await;
     let message = body["errors"][0]["message"].as_str().unwrap().to_owned();
     assert!(message.len() < 1024, "bounded: {message}");
     super::assert_no_cli_advice(&message);

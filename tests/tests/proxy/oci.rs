@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use integration_tests::upstream::{DockerRegistry, Tap, TapMode};
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -135,7 +135,7 @@ async fn cold_pull_then_warm_pull_with_the_upstream_stopped() {
         .contains(&status),
         "{status}"
     );
-    let body = assert_error(response, status, "UPSTREAM_UNAVAILABLE").await;
+    let body = assert_oci_error(response, status, "UPSTREAM_UNAVAILABLE").await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -155,7 +155,7 @@ async fn cold_pull_then_warm_pull_with_the_upstream_stopped() {
         .send()
         .await
         .unwrap();
-    let body = assert_error(response, StatusCode::FORBIDDEN, "DENIED").await;
+    let body = assert_oci_error(response, StatusCode::FORBIDDEN, "DENIED").await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -369,7 +369,7 @@ async fn wrong_or_broken_upstream_bytes_are_never_cached() {
     // A manifest whose bytes do not match its digest is refused too.
     tap.set_mode(TapMode::CorruptManifests);
     let response = get(&gateway, &format!("/v2/acme/bad/manifests/{manifest}")).await;
-    let body = assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
+    let body = assert_oci_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -378,7 +378,7 @@ async fn wrong_or_broken_upstream_bytes_are_never_cached() {
         "{body}"
     );
     let response = get(&gateway, "/v2/acme/bad/manifests/1").await;
-    assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
+    assert_oci_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
 
     // Once the upstream behaves, the same pulls succeed and are cached.
     tap.set_mode(TapMode::Faithful);

@@ -3,7 +3,7 @@
 //! indexed, and fetched by our wkg like any package.
 
 use integration_tests::warg::WargServer;
-use integration_tests::{TestApp, assert_error, fixtures, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, fixtures, sha256_digest};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -88,9 +88,9 @@ async fn warg_releases_are_served_as_wasm_oci_artifacts() {
 
     // Unknown versions and packages are plain 404s.
     let response = get(&gateway, "/v2/example/greeter/manifests/9.9.9").await;
-    assert_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
     let response = get(&gateway, "/v2/example/nothing/manifests/1.0.0").await;
-    assert_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_oci_error(response, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
 
     // Cached versions outlive the upstream.
     drop(publisher);
@@ -132,7 +132,7 @@ async fn proxied_pulls_are_served_while_validation_is_busy() {
 
     let response = get(&gateway, "/api/v1/packages/example/busy/1.0.0").await;
     assert_eq!(response.headers()["retry-after"], "2");
-    let body = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
+    let body = assert_oci_error(response, StatusCode::SERVICE_UNAVAILABLE, "TOOMANYREQUESTS").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("not indexed yet"), "{message}");
     assert!(!message.contains("manifest was not stored"), "{message}");

@@ -197,7 +197,7 @@ async fn private_packages_appear_only_after_sign_in() {
         .send()
         .await
         .unwrap();
-    integration_tests::assert_error(pulled, reqwest::StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+    integration_tests::assert_oci_error(pulled, reqwest::StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
         .await;
 }
 

@@ -5,7 +5,7 @@
 
 use integration_tests::auth::{basic, bearer, claims_of, token_field};
 use integration_tests::caller::Caller;
-use integration_tests::{TestApp, assert_error};
+use integration_tests::{TestApp, assert_oci_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -124,7 +124,7 @@ async fn signing_out_everywhere_ends_every_session_of_a_password_login() {
         let refused = app
             .send_as(Method::DELETE, "/api/v1/sessions", &credential)
             .await;
-        let body = assert_error(refused, StatusCode::FORBIDDEN, "DENIED").await;
+        let body = assert_oci_error(refused, StatusCode::FORBIDDEN, "DENIED").await;
         assert!(body.to_string().contains("/api/v1/tokens"), "{body}");
     }
     assert_eq!(
@@ -154,7 +154,7 @@ async fn signing_out_everywhere_ends_every_session_of_a_password_login() {
         assert_eq!(status(&app, Method::GET, PULL, &bearer(jwt)).await, 401);
     }
     let refreshed = app.refresh_with(&laptop_refresh, &[]).await;
-    assert_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_oci_error(refreshed, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     // Access tokens stay, and so does the password, which starts anew.
     assert_eq!(
         status(&app, Method::GET, PULL, &bearer(&personal)).await,
@@ -202,7 +202,7 @@ async fn personal_tokens_live_no_longer_than_the_registry_allows() {
     let day_ms = 24 * 3600 * 1000;
     for too_long in ["11d", "999999d"] {
         let refused = create(Some(too_long)).await;
-        let body = assert_error(refused, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
+        let body = assert_oci_error(refused, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
         assert!(
             body.to_string()
                 .contains("at most 10d here (auth.max_personal_token_ttl)"),
@@ -249,7 +249,7 @@ async fn per_user_operations_are_refused_on_an_open_registry() {
         anonymous.delete("/api/v1/sessions").await,
     ];
     for reply in replies {
-        let body = reply.assert_error(StatusCode::FORBIDDEN, "DENIED");
+        let body = reply.assert_oci_error(StatusCode::FORBIDDEN, "DENIED");
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains("auth.mode = \"none\""), "{message}");
     }

@@ -1,7 +1,7 @@
 //! What bounds uploads: the concurrency cap, open sessions per client, the
 //! minimum body rate; and the privacy of everything they write to disk.
 
-use integration_tests::{TestApp, assert_error, sha256_digest};
+use integration_tests::{TestApp, assert_oci_error, sha256_digest};
 use reqwest::StatusCode;
 
 use super::{patch, start};
@@ -46,7 +46,7 @@ async fn uploads_beyond_the_concurrency_cap_get_429() {
         .await
         .unwrap();
     assert!(refused.headers().contains_key("retry-after"));
-    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    assert_oci_error(refused, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
     release.send(()).unwrap();
     assert_eq!(holding.await.unwrap(), StatusCode::ACCEPTED);
     // With the slot free again, uploads go through.
@@ -80,7 +80,7 @@ async fn start_with(app: &TestApp, repo: &str, headers: &[(&str, &str)]) -> reqw
 /// Asserts the answer to one session too many, and returns its message.
 async fn assert_too_many_sessions(response: reqwest::Response) -> String {
     assert!(response.headers().contains_key("retry-after"));
-    let body = assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
+    let body = assert_oci_error(response, StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS").await;
     let message = body["errors"][0]["message"].as_str().unwrap().to_string();
     for part in ["finish", "cancel", "uploads.max_sessions_per_client"] {
         assert!(message.contains(part), "{message}");
@@ -247,7 +247,7 @@ async fn a_trickling_body_is_cut_and_frees_its_slot() {
         .expect("the server ends a trickling body")
         .unwrap()
         .expect("an answer, not a broken connection");
-    let body = assert_error(response, StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID").await;
+    let body = assert_oci_error(response, StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID").await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("uploads.body_min_rate"), "{message}");
     wait_for_free_slots(&app, 1).await;
