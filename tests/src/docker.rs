@@ -152,7 +152,7 @@ impl Drop for DockerEngine {
 /// debootstrap (about 90 s) and cached outside the clone.
 fn base_tarball() -> PathBuf {
     let home = std::env::var("HOME").expect("HOME");
-    let cache = std::env::var("WKG_GATEWAY_TOOLS")
+    let cache = std::env::var("WKG_TEST_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(&home).join(".cache/wkg-gateway-tools"));
     let tarball = cache.join("debian-bookworm-minbase.tar");

@@ -44,11 +44,11 @@ fn node_major(program: &Path) -> Option<u32> {
 
 /// The node that runs the browser test: `node` on PATH when it is 20 or
 /// newer, otherwise the one tests/scripts/install-browser-deps installs from
-/// PyPI into its cache (`$WKG_GATEWAY_TOOLS`, by default
+/// PyPI into its cache (`$WKG_TEST_TOOLS`, by default
 /// `~/.cache/wkg-gateway-tools`, then `node/bin/node`). With
 /// `WKG_FORCE_NODE_FALLBACK=1`, as for that script, only the cached one.
 fn node(install: &str) -> PathBuf {
-    let tools = std::env::var_os("WKG_GATEWAY_TOOLS").map_or_else(
+    let tools = std::env::var_os("WKG_TEST_TOOLS").map_or_else(
         || {
             let home = std::env::var_os("HOME").expect("HOME");
             Path::new(&home).join(".cache/wkg-gateway-tools")
