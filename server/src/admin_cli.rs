@@ -1,4 +1,5 @@
-//! `wkg-gateway admin ...`: users, grants and access tokens, acting on the
+//! `wkg-gateway admin ...`: users, grants, access tokens and trusted
+//! publishers, acting on the
 //! database a running gateway uses (which sees every change at once).
 //!
 //! Every change made here is written to the same audit log as the admin
@@ -12,6 +13,7 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use crate::auth::admin::{self, AdminError};
+use crate::auth::publishers::{self, PublisherSpec};
 use crate::db::{Db, NewAuditEntry};
 use crate::state::AppState;
 
@@ -32,6 +34,10 @@ pub enum AdminCommand {
     /// Access tokens (for CI, robots, `WKG_REGISTRY_<HOST>_AUTH_BEARER`).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Trusted publishers: CI workflows that may trade their OIDC identity
+    /// token for a short-lived access token.
+    #[command(subcommand)]
+    Publisher(PublisherCommand),
     /// Show the newest audit log entries.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -85,6 +91,37 @@ pub enum TokenCommand {
     },
     /// Revoke a token by id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PublisherCommand {
+    /// Trust tokens from ISSUER whose claims match every --claim, for
+    /// ACTIONS on PATTERN. Prints the new publisher's id.
+    Add {
+        /// The OIDC issuer URL, e.g. https://token.actions.githubusercontent.com.
+        #[arg(long)]
+        issuer: String,
+        /// github, gitlab or generic; inferred from the GitHub and GitLab issuers.
+        #[arg(long)]
+        provider: Option<String>,
+        /// The `aud` tokens must carry; the gateway's `service` if omitted.
+        #[arg(long)]
+        audience: Option<String>,
+        /// CLAIM=VALUE that tokens must carry (repeatable), e.g.
+        /// repository=octo/app or workflow=release.yml.
+        #[arg(long = "claim", value_name = "CLAIM=VALUE")]
+        claims: Vec<String>,
+        /// Repositories the exchanged tokens reach, e.g. acme/*.
+        #[arg(long)]
+        pattern: String,
+        /// Comma-separated: pull, push, delete.
+        #[arg(long)]
+        actions: String,
+    },
+    /// List trusted publishers.
+    List,
+    /// Remove a trusted publisher; every token exchanged for it ends.
+    Remove { id: String },
 }
 
 pub async fn run(app: &AppState, command: AdminCommand) -> ExitCode {
@@ -211,6 +248,7 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
             println!("revoked token {id}");
             audit(db, &token_target(&id), &format!("token revoke {id}")).await?;
         }
+        AdminCommand::Publisher(command) => publisher(db, command).await?,
         AdminCommand::Audit { limit } => {
             for entry in db.audit_entries(None, limit.clamp(1, 10_000)).await? {
                 println!(
@@ -227,6 +265,93 @@ async fn execute(app: &AppState, command: AdminCommand) -> Result<(), AdminError
         }
     }
     Ok(())
+}
+
+async fn publisher(db: &Db, command: PublisherCommand) -> Result<(), AdminError> {
+    match command {
+        PublisherCommand::Add {
+            issuer,
+            provider,
+            audience,
+            claims,
+            pattern,
+            actions,
+        } => {
+            let claims = claims
+                .iter()
+                .map(|pair| {
+                    pair.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .ok_or_else(|| {
+                            AdminError::Invalid(format!(
+                                "{:?} is not a claim; write CLAIM=VALUE, e.g. repository=octo/app",
+                                crate::names::bounded(pair, 80)
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+            let spec = PublisherSpec {
+                issuer,
+                provider,
+                audience,
+                claims,
+                pattern,
+                actions: actions.split(',').map(str::to_owned).collect(),
+            };
+            let stored = publishers::add_publisher(db, spec).await?;
+            eprintln!(
+                "added trusted publisher {} for {} ({} on {}; tokens owned by {})",
+                stored.id,
+                stored.issuer,
+                stored.actions.join(","),
+                stored.pattern,
+                stored.robot
+            );
+            println!("{}", stored.id);
+            let detail = format!(
+                "publisher add {} (issuer {}; {}={}; claims {})",
+                stored.id,
+                stored.issuer,
+                stored.pattern,
+                stored.actions.join(","),
+                claim_text(&stored.claims)
+            );
+            audit(db, &publisher_target(&stored.id), &detail).await?;
+        }
+        PublisherCommand::List => {
+            for p in publishers::list_publishers(db).await? {
+                println!(
+                    "{}\t{}\t{}\t{}={}\taudience={}\t{}",
+                    p.id,
+                    p.issuer,
+                    p.provider,
+                    p.pattern,
+                    p.actions.join(","),
+                    p.audience.as_deref().unwrap_or("(service)"),
+                    claim_text(&p.claims)
+                );
+            }
+        }
+        PublisherCommand::Remove { id } => {
+            publishers::remove_publisher(db, &id).await?;
+            println!("removed trusted publisher {id} and every token exchanged for it");
+            audit(
+                db,
+                &publisher_target(&id),
+                &format!("publisher remove {id}"),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn claim_text(claims: &std::collections::BTreeMap<String, String>) -> String {
+    claims
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The first line of standard input.
@@ -282,6 +407,10 @@ fn user_target(name: &str) -> String {
 
 fn token_target(id: &str) -> String {
     format!("/api/v1/admin/tokens/{id}")
+}
+
+fn publisher_target(id: &str) -> String {
+    format!("/api/v1/admin/publishers/{id}")
 }
 
 /// Records a successful change made with the CLI. The change is already

@@ -9,7 +9,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::admin::{audit, tokens as admin_tokens, users as admin_users};
+use crate::api::admin::{
+    audit, publishers as admin_publishers, tokens as admin_tokens, users as admin_users,
+};
 use crate::api::oci::{base, blobs, catalog, manifests, referrers, tags, uploads};
 use crate::api::packages::{list as package_list, versions as package_versions, yank};
 use crate::api::{health, metrics, sessions, token, tokens, well_known};
@@ -80,6 +82,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(admin_tokens::list).post(admin_tokens::create),
         ),
         ("/api/v1/admin/tokens/{id}", delete(admin_tokens::revoke)),
+        (
+            "/api/v1/admin/publishers",
+            get(admin_publishers::list).post(admin_publishers::create),
+        ),
+        (
+            "/api/v1/admin/publishers/{id}",
+            delete(admin_publishers::remove),
+        ),
         ("/api/v1/admin/audit", get(audit::list)),
         ("/api/v1/tokens", get(tokens::list).post(tokens::create)),
         ("/api/v1/tokens/{id}", delete(tokens::revoke)),

@@ -43,6 +43,7 @@ pub mod password;
 /// Grant patterns and actions: a leaf, since the config holds them too.
 pub use crate::pattern;
 pub mod policy;
+pub mod publishers;
 pub mod secret;
 mod throttle;
 mod verified;

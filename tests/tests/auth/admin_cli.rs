@@ -444,3 +444,101 @@ async fn admin_cli_passwd_ends_earlier_logins_and_is_audited() {
     let text = Value::Array(entries).to_string();
     assert!(!text.contains("brand-new-password"));
 }
+
+#[tokio::test]
+async fn admin_cli_manages_trusted_publishers_and_audits_them() {
+    let mut app = TestApp::spawn_token_mode("").await;
+    app.add_user("root", Some("root-password")).await;
+    app.grant("root", "*", "admin").await;
+    let added = admin_cli(
+        &app,
+        &[
+            "publisher",
+            "add",
+            "--issuer",
+            "https://token.actions.githubusercontent.com",
+            "--claim",
+            "repository=octo/app",
+            "--claim",
+            "workflow=release.yml",
+            "--pattern",
+            "acme/*",
+            "--actions",
+            "pull,push",
+        ],
+        None,
+    );
+    assert!(added.ok, "{}", added.err);
+    let id = added.out.trim().to_owned();
+    assert_eq!(id.len(), 16, "{}", added.out);
+    assert!(
+        added.err.contains(&format!("publisher-{id}")),
+        "{}",
+        added.err
+    );
+
+    let refused = admin_cli(
+        &app,
+        &[
+            "publisher",
+            "add",
+            "--issuer",
+            "https://gitlab.com",
+            "--claim",
+            "environment=prod",
+            "--pattern",
+            "acme/*",
+            "--actions",
+            "push",
+        ],
+        None,
+    );
+    assert!(!refused.ok);
+    assert!(refused.err.contains("must check"), "{}", refused.err);
+
+    let listed = admin_cli(&app, &["publisher", "list"], None);
+    assert!(listed.ok, "{}", listed.err);
+    assert_eq!(listed.out.lines().count(), 1, "{}", listed.out);
+    assert!(
+        listed.out.contains(&id)
+            && listed.out.contains("github")
+            && listed.out.contains("acme/*=pull,push"),
+        "{}",
+        listed.out
+    );
+
+    // The API sees what the CLI stored, and the CLI's removal.
+    app.authenticate_client_as("root", "root-password");
+    let url = app.url("/api/v1/admin/publishers");
+    let seen: serde_json::Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["publishers"][0]["id"], id.as_str());
+    let removed = admin_cli(&app, &["publisher", "remove", &id], None);
+    assert!(removed.ok, "{}", removed.err);
+    let seen: serde_json::Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["publishers"], serde_json::json!([]));
+
+    let audit = admin_cli(&app, &["audit", "--limit", "20"], None);
+    let target = format!("/api/v1/admin/publishers/{id}");
+    let entries = audit
+        .out
+        .lines()
+        .filter(|l| l.contains(&format!("cli:{OPERATOR}")) && l.contains(&target))
+        .count();
+    assert_eq!(entries, 2, "{}", audit.out);
+}

@@ -4,5 +4,6 @@ mod admin;
 mod admin_cli;
 mod logs;
 mod matrix;
+mod publishers;
 mod rules;
 mod token_flow;

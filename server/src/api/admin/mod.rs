@@ -1,7 +1,8 @@
 //! The admin API under `/api/v1/admin/`: users and their grants, access
-//! tokens, and the audit log. Only callers holding `admin` on `*` reach it
+//! tokens, trusted publishers, and the audit log. Only callers holding `admin` on `*` reach it
 //! (see `auth::policy`); the same operations back `wkg-gateway admin`.
 
 pub mod audit;
+pub mod publishers;
 pub mod tokens;
 pub mod users;
