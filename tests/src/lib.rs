@@ -346,6 +346,15 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 /// Asserts an OCI error response: status and the first error's code.
+/// `GET url` with `client`, which must answer 200 with JSON; the JSON.
+pub async fn get_json(client: &Client, url: impl reqwest::IntoUrl) -> Value {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
 pub async fn assert_oci_error(response: Response, status: StatusCode, code: &str) -> Value {
     let actual = response.status();
     let content_type = response

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use integration_tests::auth::basic;
-use integration_tests::{TestApp, assert_oci_error};
+use integration_tests::{TestApp, assert_oci_error, get_json};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -510,27 +510,11 @@ async fn admin_cli_manages_trusted_publishers_and_audits_them() {
     // The API sees what the CLI stored, and the CLI's removal.
     app.authenticate_client_as("root", "root-password");
     let url = app.url("/api/v1/admin/publishers");
-    let seen: serde_json::Value = app
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: serde_json::Value = get_json(&app.client, &url).await;
     assert_eq!(seen["publishers"][0]["id"], id.as_str());
     let removed = admin_cli(&app, &["publisher", "remove", &id], None);
     assert!(removed.ok, "{}", removed.err);
-    let seen: serde_json::Value = app
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: serde_json::Value = get_json(&app.client, &url).await;
     assert_eq!(seen["publishers"], serde_json::json!([]));
 
     let audit = admin_cli(&app, &["audit", "--limit", "20"], None);

@@ -2,7 +2,7 @@
 //! is refused, who may manage them, and that removing one ends every token
 //! its robot holds.
 
-use integration_tests::{TestApp, assert_oci_error};
+use integration_tests::{TestApp, assert_oci_error, get_json};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -50,14 +50,7 @@ async fn admins_add_list_and_remove_publishers_and_removal_ends_their_tokens() {
     let robot = format!("publisher-{id}");
     assert_eq!(stored["robot"], robot.as_str());
 
-    let listed: Value = admin
-        .get(&publishers)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&admin, &publishers).await;
     assert_eq!(
         listed["publishers"].as_array().unwrap().len(),
         1,
@@ -66,14 +59,7 @@ async fn admins_add_list_and_remove_publishers_and_removal_ends_their_tokens() {
     assert_eq!(listed["publishers"][0]["id"], id.as_str());
 
     // The robot exists with exactly the publisher's grant.
-    let users: Value = admin
-        .get(app.url("/api/v1/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = get_json(&admin, app.url("/api/v1/admin/users")).await;
     let entry = users["users"]
         .as_array()
         .unwrap()
@@ -122,14 +108,7 @@ async fn admins_add_list_and_remove_publishers_and_removal_ends_their_tokens() {
         .unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(push(token).await, StatusCode::UNAUTHORIZED);
-    let listed: Value = admin
-        .get(&publishers)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&admin, &publishers).await;
     assert_eq!(listed["publishers"], json!([]));
     let again = admin
         .delete(format!("{publishers}/{id}"))
@@ -139,14 +118,7 @@ async fn admins_add_list_and_remove_publishers_and_removal_ends_their_tokens() {
     assert_oci_error(again, StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN").await;
 
     // Both changes are in the audit log.
-    let audit: Value = admin
-        .get(app.url("/api/v1/admin/audit?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = get_json(&admin, app.url("/api/v1/admin/audit?limit=100")).await;
     let entries = audit["entries"].as_array().unwrap();
     let changes = entries
         .iter()
@@ -229,15 +201,7 @@ async fn publishers_that_would_trust_too_much_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let listed: Value = app
-        .client
-        .get(&publishers)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&app.client, &publishers).await;
     assert_eq!(
         listed["publishers"],
         json!([]),
